@@ -1,0 +1,7 @@
+"""``python -m lib_facepop``: the FacePop command line."""
+
+import sys
+
+from lib_facepop.cli import main
+
+sys.exit(main())

@@ -1,0 +1,135 @@
+"""MediaPipe's bundled models, loaded once per process and checked that they really run.
+
+The legacy ``mediapipe.solutions`` API ships its models inside the wheel. It exists up to
+mediapipe 0.10.21, and only 0.10.11 and older run under the protobuf 3.20 that A1111 and
+Forge pin (DESIGN.md section 4). A broken pairing imports fine and then fails on every
+detection, so ``check_mediapipe`` runs a real detection on a bundled photo.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable
+from importlib import metadata, resources
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from lib_facepop.errors import DetectorUnavailableError
+
+log = logging.getLogger(__name__)
+
+REQUIRED_MEDIAPIPE = "0.10.11"
+FULL_RANGE = 1
+SHORT_RANGE = 0
+# Solutions are built with a low threshold once; callers filter by their own confidence.
+BUILD_CONFIDENCE = 0.1
+
+
+class LockedSolution:
+    """A MediaPipe solution graph shared by threads: one ``process`` call at a time."""
+
+    def __init__(self, solution: Any, name: str) -> None:
+        self._solution = solution
+        self._lock = threading.Lock()
+        self.name = name
+
+    def process(self, rgb: np.ndarray) -> Any:
+        with self._lock:
+            try:
+                return self._solution.process(np.ascontiguousarray(rgb))
+            except AttributeError as exc:
+                # mediapipe >= 0.10.13 under protobuf 3.x fails here on every detection.
+                if "GetPrototype" in str(exc) or "MessageFactory" in str(exc):
+                    raise DetectorUnavailableError(_protobuf_message(exc)) from exc
+                raise
+
+
+def import_mediapipe() -> ModuleType:
+    try:
+        import mediapipe
+    except Exception as exc:  # ImportError, or a binary/protobuf mismatch at import
+        raise DetectorUnavailableError(
+            f"MediaPipe can't be imported ({type(exc).__name__}: {exc}). FacePop needs "
+            f"mediapipe=={REQUIRED_MEDIAPIPE} with protobuf>=3.11,<4: "
+            f"pip install mediapipe=={REQUIRED_MEDIAPIPE} 'protobuf>=3.20,<4'") from exc
+    if not hasattr(mediapipe, "solutions"):
+        raise DetectorUnavailableError(
+            f"mediapipe {_version('mediapipe')} has no 'solutions' API (removed in 0.10.30). "
+            f"FacePop needs mediapipe=={REQUIRED_MEDIAPIPE}.")
+    return mediapipe
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
+def _protobuf_message(exc: Exception) -> str:
+    return (f"MediaPipe {_version('mediapipe')} can't run with protobuf "
+            f"{_version('protobuf')} ({exc}). MediaPipe 0.10.13 and newer need protobuf 4, "
+            f"but A1111 and Forge pin protobuf 3.20; FacePop needs "
+            f"mediapipe=={REQUIRED_MEDIAPIPE}.")
+
+
+@functools.lru_cache(maxsize=2)
+def face_detection(model_selection: int = FULL_RANGE) -> LockedSolution:
+    """BlazeFace face detection: model 1 is full range (faces up to ~5 m), 0 short range."""
+    mp = import_mediapipe()
+    solution = mp.solutions.face_detection.FaceDetection(
+        model_selection=model_selection, min_detection_confidence=BUILD_CONFIDENCE)
+    return LockedSolution(solution, f"face_detection[{model_selection}]")
+
+
+@functools.lru_cache(maxsize=1)
+def face_mesh() -> LockedSolution:
+    """Face mesh with refined eyes and lips: 478 landmarks of the most prominent face."""
+    mp = import_mediapipe()
+    solution = mp.solutions.face_mesh.FaceMesh(
+        static_image_mode=True, max_num_faces=1, refine_landmarks=True,
+        min_detection_confidence=0.5)
+    return LockedSolution(solution, "face_mesh")
+
+
+@functools.lru_cache(maxsize=1)
+def selfie_segmentation() -> LockedSolution:
+    """Person/background segmentation (general model, 256x256 input)."""
+    mp = import_mediapipe()
+    solution = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+    return LockedSolution(solution, "selfie_segmentation")
+
+
+def selftest_image() -> np.ndarray:
+    """A small real photo of a face (public-domain NASA portrait) bundled with FacePop."""
+    from PIL import Image
+
+    with resources.files("lib_facepop.assets").joinpath("selftest_face.jpg").open("rb") as f:
+        return np.asarray(Image.open(f).convert("RGB"))
+
+
+@functools.lru_cache(maxsize=1)
+def check_mediapipe() -> str:
+    """Run detection and face mesh on a bundled photo; return a one-line status.
+
+    Raises DetectorUnavailableError with what is wrong when MediaPipe can't really detect.
+    The result is cached: the check costs one detection per process.
+    """
+    image = selftest_image()
+    checks: list[tuple[str, Callable[[], bool]]] = [
+        ("face detection", lambda: bool(face_detection(FULL_RANGE).process(image).detections)),
+        ("face mesh", lambda: bool(face_mesh().process(image).multi_face_landmarks)),
+    ]
+    for name, check in checks:
+        if not check():
+            raise DetectorUnavailableError(
+                f"MediaPipe {_version('mediapipe')} runs but its {name} finds no face in "
+                f"FacePop's test photo; the installation looks broken.")
+    status = (f"MediaPipe {_version('mediapipe')} with protobuf {_version('protobuf')}: "
+              f"face detection and face mesh work")
+    log.info(status)
+    return status

@@ -1,0 +1,448 @@
+"""Every FacePop option in one typed model.
+
+This module is the single source of truth for each option's default, range, label, help
+text and group. The WebUI panel is built from it in field order, the positional API args
+follow that same order, the JSON schema is generated from it, and infotext (PNG info) keys
+are derived from it. Add an option here and every surface picks it up.
+
+Only the standard library is used here, so the model works inside any host.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lib_facepop.errors import SettingsError
+
+INFOTEXT_PREFIX = "FacePop"
+
+GROUP_BASICS = "basics"
+GROUP_FACE_PASS = "face pass"
+GROUP_ADVANCED = "advanced"
+GROUP_DEBUGGING = "debugging"
+GROUPS = (GROUP_BASICS, GROUP_FACE_PASS, GROUP_ADVANCED, GROUP_DEBUGGING)
+
+MASK_SOURCES = ("modnet", "selfie", "ellipse")
+FACE_ORDERS = ("largest", "left_to_right", "confidence")
+SEED_MODES = ("increment", "same", "random")
+
+Value = bool | int | float | str
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """What one option is: everything a UI, a schema or a validator needs to know."""
+
+    name: str
+    kind: type
+    default: Value
+    label: str
+    help: str
+    group: str
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+    choices: tuple[str, ...] | None = None
+    multiline: bool = False
+
+    @property
+    def infotext_key(self) -> str:
+        return f"{INFOTEXT_PREFIX} {self.name.replace('_', ' ')}"
+
+
+def _option(
+    default: Value,
+    label: str,
+    help: str,
+    group: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    step: float | None = None,
+    choices: Sequence[str] | None = None,
+    multiline: bool = False,
+) -> Any:
+    metadata = {
+        "label": label,
+        "help": help,
+        "group": group,
+        "minimum": minimum,
+        "maximum": maximum,
+        "step": step,
+        "choices": tuple(choices) if choices is not None else None,
+        "multiline": multiline,
+    }
+    return field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class FacePopSettings:
+    """All options, in the order the panel shows them and the positional API expects them."""
+
+    # --- basics ---------------------------------------------------------------------------
+    enabled: bool = _option(
+        False, "Enable FacePop",
+        "Find every face, process it on its own at full size, and blend it back.",
+        GROUP_BASICS)
+    mask_source: str = _option(
+        "modnet", "Face mask",
+        "Where each face's blending mask comes from. MODNet follows the real outline of "
+        "face and hair; if its model file is missing FacePop falls back to selfie "
+        "segmentation, then to a feathered ellipse.",
+        GROUP_BASICS, choices=MASK_SOURCES)
+    aggressive_detection: bool = _option(
+        True, "Aggressive detection",
+        "Also search several scales, tiles and rotations, so that small, tilted and "
+        "upside-down faces are found. Slower than a single pass.",
+        GROUP_BASICS)
+    face_width: int = _option(
+        720, "Face width",
+        "Width in pixels each face is resized to for its own pass.",
+        GROUP_BASICS, minimum=64, maximum=2048, step=8)
+    face_height: int = _option(
+        720, "Face height",
+        "Height in pixels each face is resized to for its own pass.",
+        GROUP_BASICS, minimum=64, maximum=2048, step=8)
+    padding: float = _option(
+        35.0, "Padding %",
+        "Context added around the face box on each side, in percent of the box. Hair and "
+        "neck in the padding help the face blend back.",
+        GROUP_BASICS, minimum=0.0, maximum=100.0, step=1.0)
+    keep_aspect_ratio: bool = _option(
+        True, "Keep aspect ratio",
+        "Grow the crop to the face size's aspect ratio instead of stretching the face.",
+        GROUP_BASICS)
+    confidence: float = _option(
+        0.5, "Detection confidence",
+        "Faces the detector is less sure of than this are ignored.",
+        GROUP_BASICS, minimum=0.05, maximum=1.0, step=0.01)
+    max_faces: int = _option(
+        5, "Maximum faces",
+        "Process at most this many faces per image (0 = all), in the chosen order.",
+        GROUP_BASICS, minimum=0, maximum=100, step=1)
+    min_face_size: int = _option(
+        24, "Minimum face size",
+        "Ignore faces smaller than this, in pixels of the source image (0 = no limit).",
+        GROUP_BASICS, minimum=0, maximum=4096, step=1)
+    face_order: str = _option(
+        "largest", "Face order",
+        "Which faces come first when there are more than the maximum: the largest, left to "
+        "right, or the most confident.",
+        GROUP_BASICS, choices=FACE_ORDERS)
+
+    # --- face pass ------------------------------------------------------------------------
+    separate_face_processing: bool = _option(
+        False, "Separate face processing",
+        "Use the steps, CFG scale, denoising strength and prompts below for the face pass "
+        "instead of the main ones.",
+        GROUP_FACE_PASS)
+    face_steps: int = _option(
+        40, "Face steps", "Sampling steps of the face pass.",
+        GROUP_FACE_PASS, minimum=1, maximum=150, step=1)
+    face_cfg_scale: float = _option(
+        7.0, "Face CFG scale", "CFG scale of the face pass.",
+        GROUP_FACE_PASS, minimum=1.0, maximum=30.0, step=0.5)
+    face_denoising_strength: float = _option(
+        0.4, "Face denoising strength",
+        "How much the face pass may change each face (0 = nothing, 1 = everything).",
+        GROUP_FACE_PASS, minimum=0.0, maximum=1.0, step=0.01)
+    face_prompt: str = _option(
+        "", "Face prompt",
+        "Prompt of the face pass; blank = the main prompt. Give faces their own prompts by "
+        "separating them with [SEP] (in face order); the last one serves the rest.",
+        GROUP_FACE_PASS, multiline=True)
+    face_negative_prompt: str = _option(
+        "", "Face negative prompt",
+        "Negative prompt of the face pass; blank = the main negative prompt. [SEP] works "
+        "as in the face prompt.",
+        GROUP_FACE_PASS, multiline=True)
+    face_seed_mode: str = _option(
+        "increment", "Face seeds",
+        "Seed of each face: the image's seed plus the face's index (like a batch), the "
+        "image's seed for every face, or a random seed.",
+        GROUP_FACE_PASS, choices=SEED_MODES)
+
+    # --- advanced -------------------------------------------------------------------------
+    auto_align: bool = _option(
+        True, "Auto-align faces",
+        "Rotate each face upright (from its eye line) before its pass and back afterwards.",
+        GROUP_ADVANCED)
+    rotation_threshold: float = _option(
+        5.0, "Rotation threshold",
+        "Faces tilted less than this many degrees are not rotated.",
+        GROUP_ADVANCED, minimum=0.0, maximum=90.0, step=0.5)
+    mask_feather: float = _option(
+        50.0, "Mask feather %",
+        "Width of the mask's soft edge, in percent of the padding around the face.",
+        GROUP_ADVANCED, minimum=0.0, maximum=100.0, step=1.0)
+    remove_background: bool = _option(
+        False, "Remove background in face pass",
+        "Replace the crop's background with a neutral fill before the face pass, so the "
+        "model spends itself on the face. Only the person is pasted back.",
+        GROUP_ADVANCED)
+    face_pass_scripts: str = _option(
+        "controlnet", "Scripts in the face pass",
+        "Comma-separated names of always-on scripts that also run in the face pass (e.g. "
+        "ControlNet with IP-Adapter). Other face detailers should stay off.",
+        GROUP_ADVANCED)
+    output_folder: str = _option(
+        "", "Output folder",
+        "Where processed faces and debugging folders go; blank = a 'facepop' folder in the "
+        "img2img output folder. {date} is replaced by today's date.",
+        GROUP_ADVANCED)
+
+    # --- debugging ------------------------------------------------------------------------
+    debug: bool = _option(
+        False, "Save debugging images",
+        "Write a folder per image showing every step: detections, aligned faces, masks, "
+        "processed faces, the composite and one contact sheet.",
+        GROUP_DEBUGGING)
+    save_faces: bool = _option(
+        True, "Save processed faces",
+        "Also save each processed face on its own next to the result.",
+        GROUP_DEBUGGING)
+
+    def __post_init__(self) -> None:
+        for spec in option_specs():
+            _check_value(spec, getattr(self, spec.name))
+
+    # --- conversions ------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> FacePopSettings:
+        """Build settings from named values; missing ones take their defaults.
+
+        Raises SettingsError naming the field for unknown keys and bad values.
+        """
+        if not isinstance(values, Mapping):
+            raise SettingsError("args", f"expected an object of named settings, got "
+                                        f"{type(values).__name__}")
+        specs = {spec.name: spec for spec in option_specs()}
+        for key in values:
+            if key not in specs:
+                raise SettingsError(str(key), _unknown_key_message(str(key), specs))
+        return cls(**{key: _coerce(specs[key], value) for key, value in values.items()})
+
+    @classmethod
+    def from_positional(cls, values: Sequence[Any]) -> FacePopSettings:
+        """Build settings from values in field (UI) order; a short list takes defaults."""
+        specs = option_specs()
+        if len(values) > len(specs):
+            raise SettingsError(
+                "args", f"got {len(values)} positional values, FacePop has {len(specs)} "
+                        f"settings")
+        # A short list is fine: the remaining settings take their defaults.
+        return cls(**{spec.name: _coerce(spec, value)
+                      for spec, value in zip(specs, values, strict=False)})
+
+    @classmethod
+    def from_args(cls, args: Sequence[Any]) -> FacePopSettings:
+        """Accept either form the API allows: one dict of named settings, or positional."""
+        if len(args) == 1 and isinstance(args[0], Mapping):
+            return cls.from_dict(args[0])
+        if any(isinstance(arg, Mapping) for arg in args):
+            raise SettingsError("args", "give either ONE object of named settings or a "
+                                        "list of values in UI order, not a mix")
+        return cls.from_positional(args)
+
+    def to_dict(self) -> dict[str, Value]:
+        return {spec.name: getattr(self, spec.name) for spec in option_specs()}
+
+    def to_positional(self) -> list[Value]:
+        return [getattr(self, spec.name) for spec in option_specs()]
+
+    def non_defaults(self) -> dict[str, Value]:
+        return {spec.name: getattr(self, spec.name) for spec in option_specs()
+                if getattr(self, spec.name) != spec.default}
+
+    def replace(self, **changes: Any) -> FacePopSettings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def padding_fraction(self) -> float:
+        return self.padding / 100.0
+
+
+def option_specs() -> tuple[OptionSpec, ...]:
+    """The options in UI / positional order."""
+    specs = []
+    for f in dataclasses.fields(FacePopSettings):
+        meta = f.metadata
+        specs.append(OptionSpec(
+            name=f.name, kind=_field_type(f), default=f.default, label=meta["label"],
+            help=meta["help"], group=meta["group"], minimum=meta["minimum"],
+            maximum=meta["maximum"], step=meta["step"], choices=meta["choices"],
+            multiline=meta["multiline"]))
+    return tuple(specs)
+
+
+def option_spec(name: str) -> OptionSpec:
+    for spec in option_specs():
+        if spec.name == name:
+            return spec
+    raise KeyError(name)
+
+
+def _field_type(f: dataclasses.Field) -> type:
+    annotation = f.type if isinstance(f.type, str) else f.type.__name__
+    return {"bool": bool, "int": int, "float": float, "str": str}[annotation]
+
+
+# --- validation ---------------------------------------------------------------------------
+
+def _unknown_key_message(key: str, specs: Mapping[str, OptionSpec]) -> str:
+    close = [name for name in specs if _similar(key, name)]
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown setting{hint} Known settings: {', '.join(specs)}"
+
+
+def _similar(a: str, b: str) -> bool:
+    a, b = a.lower().replace("-", "_"), b.lower()
+    return a == b or (len(a) > 3 and (a in b or b in a))
+
+
+def _coerce(spec: OptionSpec, value: Any) -> Value:
+    """Turn an API/CLI value into the option's type, strictly (no silent truncation)."""
+    if spec.kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise SettingsError(spec.name, f"expected true or false, got {value!r}")
+    if spec.kind is int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SettingsError(spec.name, f"expected a whole number, got {value!r}")
+        if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+            raise SettingsError(spec.name, f"expected a whole number, got {value!r}")
+        return int(value)
+    if spec.kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SettingsError(spec.name, f"expected a number, got {value!r}")
+        return float(value)
+    if not isinstance(value, str):
+        raise SettingsError(spec.name, f"expected text, got {value!r}")
+    return value
+
+
+def _check_value(spec: OptionSpec, value: Any) -> None:
+    if spec.kind is bool:
+        if not isinstance(value, bool):
+            raise SettingsError(spec.name, f"expected true or false, got {value!r}")
+        return
+    if spec.kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SettingsError(spec.name, f"expected a number, got {value!r}")
+        if spec.kind is int and not isinstance(value, int):
+            raise SettingsError(spec.name, f"expected a whole number, got {value!r}")
+        if not math.isfinite(value):
+            raise SettingsError(spec.name, f"expected a finite number, got {value!r}")
+        if spec.minimum is not None and value < spec.minimum:
+            raise SettingsError(
+                spec.name, f"{value!r} is below the minimum {_fmt(spec.minimum)}")
+        if spec.maximum is not None and value > spec.maximum:
+            raise SettingsError(
+                spec.name, f"{value!r} is above the maximum {_fmt(spec.maximum)}")
+        return
+    if not isinstance(value, str):
+        raise SettingsError(spec.name, f"expected text, got {value!r}")
+    if spec.choices is not None and value not in spec.choices:
+        raise SettingsError(
+            spec.name, f"{value!r} is not one of {', '.join(map(repr, spec.choices))}")
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+# --- JSON schema --------------------------------------------------------------------------
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of the named-settings object the API accepts."""
+    properties: dict[str, Any] = {}
+    for position, spec in enumerate(option_specs()):
+        prop: dict[str, Any] = {
+            "title": spec.label,
+            "description": spec.help,
+            "default": spec.default,
+            "x-group": spec.group,
+            "x-position": position,
+        }
+        if spec.kind is bool:
+            prop["type"] = "boolean"
+        elif spec.kind is int:
+            prop["type"] = "integer"
+        elif spec.kind is float:
+            prop["type"] = "number"
+        else:
+            prop["type"] = "string"
+        if spec.minimum is not None:
+            prop["minimum"] = spec.minimum
+        if spec.maximum is not None:
+            prop["maximum"] = spec.maximum
+        if spec.choices is not None:
+            prop["enum"] = list(spec.choices)
+        properties[spec.name] = prop
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "FacePop settings",
+        "description": "Named settings for alwayson_scripts.FacePop.args[0]; missing "
+                       "settings take their defaults.",
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+# --- infotext -----------------------------------------------------------------------------
+
+def infotext_fields(settings: FacePopSettings) -> dict[str, str]:
+    """The PNG-info entries for every non-default setting."""
+    entries: dict[str, str] = {}
+    for name, value in settings.non_defaults().items():
+        spec = option_spec(name)
+        entries[spec.infotext_key] = _format_infotext_value(value)
+    return entries
+
+
+def settings_from_infotext(params: Mapping[str, str]) -> FacePopSettings:
+    """Rebuild settings from parsed PNG-info entries; absent keys take their defaults.
+
+    Keys that belong to FacePop but can't be parsed raise SettingsError naming the field.
+    """
+    values: dict[str, Value] = {}
+    for spec in option_specs():
+        if spec.infotext_key in params:
+            values[spec.name] = _parse_infotext_value(spec, params[spec.infotext_key])
+    return FacePopSettings(**values)
+
+
+def _format_infotext_value(value: Value) -> str:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _parse_infotext_value(spec: OptionSpec, text: Any) -> Value:
+    raw = str(text).strip()
+    try:
+        if spec.kind is bool:
+            lowered = raw.lower()
+            if lowered in ("true", "1", "yes", "on"):
+                return True
+            if lowered in ("false", "0", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if spec.kind is int:
+            return int(float(raw)) if float(raw).is_integer() else int(raw)
+        if spec.kind is float:
+            return float(raw)
+    except ValueError:
+        raise SettingsError(spec.name, f"can't read {raw!r} from the infotext") from None
+    return str(text)
+
+
+def known_infotext_keys() -> Iterable[str]:
+    return (spec.infotext_key for spec in option_specs())
