@@ -11,6 +11,7 @@ Only the standard library is used here, so the model works inside any host.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -294,14 +295,9 @@ def _field_type(f: dataclasses.Field) -> type:
 # --- validation ---------------------------------------------------------------------------
 
 def _unknown_key_message(key: str, specs: Mapping[str, OptionSpec]) -> str:
-    close = [name for name in specs if _similar(key, name)]
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    close = difflib.get_close_matches(key.lower().replace("-", "_"), list(specs), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else "."
     return f"unknown setting{hint} Known settings: {', '.join(specs)}"
-
-
-def _similar(a: str, b: str) -> bool:
-    a, b = a.lower().replace("-", "_"), b.lower()
-    return a == b or (len(a) > 3 and (a in b or b in a))
 
 
 def _coerce(spec: OptionSpec, value: Any) -> Value:

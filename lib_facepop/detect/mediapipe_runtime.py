@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import sys
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import metadata, resources
 from types import ModuleType
 from typing import Any
@@ -29,23 +33,57 @@ SHORT_RANGE = 0
 BUILD_CONFIDENCE = 0.1
 
 
+# TensorFlow Lite prints this to the process's stderr the first time a graph runs.
+_NATIVE_NOISE = ("Created TensorFlow Lite XNNPACK delegate",)
+
+
 class LockedSolution:
     """A MediaPipe solution graph shared by threads: one ``process`` call at a time."""
 
     def __init__(self, solution: Any, name: str) -> None:
         self._solution = solution
         self._lock = threading.Lock()
+        self._has_run = False
         self.name = name
 
     def process(self, rgb: np.ndarray) -> Any:
         with self._lock:
             try:
-                return self._solution.process(np.ascontiguousarray(rgb))
+                if self._has_run:
+                    return self._solution.process(np.ascontiguousarray(rgb))
+                with native_stderr_without(_NATIVE_NOISE):
+                    result = self._solution.process(np.ascontiguousarray(rgb))
+                self._has_run = True
+                return result
             except AttributeError as exc:
                 # mediapipe >= 0.10.13 under protobuf 3.x fails here on every detection.
                 if "GetPrototype" in str(exc) or "MessageFactory" in str(exc):
                     raise DetectorUnavailableError(_protobuf_message(exc)) from exc
                 raise
+
+
+@contextmanager
+def native_stderr_without(noise: tuple[str, ...]) -> Iterator[None]:
+    """Hold back what native code writes to file descriptor 2, then pass it on without the
+    lines containing any of ``noise``. Nothing else is lost, only delayed."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            lines = held.read().decode("utf-8", "replace").splitlines(keepends=True)
+            kept = "".join(line for line in lines if not any(n in line for n in noise))
+            if kept:
+                os.write(2, kept.encode("utf-8"))
 
 
 def import_mediapipe() -> ModuleType:
