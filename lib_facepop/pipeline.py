@@ -48,6 +48,16 @@ class ProcessedFace:
     output: np.ndarray
 
 
+@dataclass(frozen=True)
+class PreparedImage:
+    """An image with its faces found, aligned and masked, ready for face passes."""
+
+    image: np.ndarray
+    detected: list[Face]
+    faces: list[PreparedFace]
+    timings: dict[str, float]
+
+
 @dataclass
 class PipelineResult:
     source: np.ndarray
@@ -94,27 +104,45 @@ class FacePipeline:
             prepared.append(PreparedFace(face, aligned, mask, pass_input))
         return prepared
 
-    def run(self, image: np.ndarray, settings: FacePopSettings, job: MainJob | None = None,
-            allowed: np.ndarray | None = None) -> PipelineResult:
-        """The whole pipeline on one RGB uint8 image."""
-        job = job or MainJob()
+    def analyse(self, image: np.ndarray, settings: FacePopSettings,
+                allowed: np.ndarray | None = None) -> PreparedImage:
+        """Everything that does not depend on the face pass: detection, alignment, masks.
+
+        A host that processes the same image several times (batch count) analyses it once
+        and calls ``finish`` per run.
+        """
         timings: dict[str, float] = {}
         with _timed(timings, "detect"):
             detected, faces = self.find_faces(image, settings, allowed)
         with _timed(timings, "align_and_mask"):
             prepared = self.prepare(image, faces, settings)
+        return PreparedImage(image, detected, prepared, timings)
+
+    def finish(self, analysed: PreparedImage, settings: FacePopSettings,
+               job: MainJob | None = None) -> PipelineResult:
+        """The face pass over the analysed faces, then paste-back."""
+        job = job or MainJob()
+        timings = dict(analysed.timings)
+        prepared = analysed.faces
         tasks = build_tasks([p.pass_input for p in prepared], settings, job)
         with _timed(timings, "process"):
             outputs = self.processor.process(tasks, face_pass_params(settings)) if tasks else []
         outputs = _normalized_outputs(outputs, prepared, self.processor.name)
         with _timed(timings, "blend"):
-            blended = blend_faces(image, [_paste_back(p, out) for p, out in
-                                          zip(prepared, outputs, strict=True)])
-        log.info("FacePop: %d face(s) found, %d processed", len(detected), len(prepared))
+            blended = blend_faces(analysed.image, [_paste_back(p, out) for p, out in
+                                                   zip(prepared, outputs, strict=True)])
+        log.info("FacePop: %d face(s) found, %d processed", len(analysed.detected),
+                 len(prepared))
         processed = [ProcessedFace(p, t, o)
                      for p, t, o in zip(prepared, tasks, outputs, strict=True)]
-        return PipelineResult(source=image, image=blended.image, detected=detected,
-                              faces=processed, face_mask=blended.face_mask, timings=timings)
+        return PipelineResult(source=analysed.image, image=blended.image,
+                              detected=analysed.detected, faces=processed,
+                              face_mask=blended.face_mask, timings=timings)
+
+    def run(self, image: np.ndarray, settings: FacePopSettings, job: MainJob | None = None,
+            allowed: np.ndarray | None = None) -> PipelineResult:
+        """The whole pipeline on one RGB uint8 image."""
+        return self.finish(self.analyse(image, settings, allowed), settings, job)
 
 
 def _centre_allowed(face: Face, allowed: np.ndarray) -> bool:

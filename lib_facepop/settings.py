@@ -241,12 +241,18 @@ class FacePopSettings:
 
     @classmethod
     def from_args(cls, args: Sequence[Any]) -> FacePopSettings:
-        """Accept either form the API allows: one dict of named settings, or positional."""
-        if len(args) == 1 and isinstance(args[0], Mapping):
+        """Accept either form the API allows: a dict of named settings, or positional values.
+
+        The WebUI fills the script's argument slots with the panel's defaults and then
+        writes the request's ``args`` over them from the first slot on, so a request with
+        one dict arrives as ``(dict, default, default, ...)``: the values after a leading
+        dict are the host's defaults and are ignored.
+        """
+        if len(args) > 0 and isinstance(args[0], Mapping):
             return cls.from_dict(args[0])
         if any(isinstance(arg, Mapping) for arg in args):
-            raise SettingsError("args", "give either ONE object of named settings or a "
-                                        "list of values in UI order, not a mix")
+            raise SettingsError("args", "give either ONE object of named settings first, or "
+                                        "a list of values in UI order, not a mix")
         return cls.from_positional(args)
 
     def to_dict(self) -> dict[str, Value]:

@@ -78,6 +78,9 @@ def test_from_args_accepts_one_dict_or_a_list_but_not_a_mix() -> None:
     assert FacePopSettings.from_args([{"enabled": True}]).enabled is True
     assert FacePopSettings.from_args([True, "selfie"]).mask_source == "selfie"
     assert FacePopSettings.from_args([]) == FacePopSettings()
+    # The host writes a dict request over its default slots: the rest are defaults.
+    from_host = FacePopSettings.from_args([{"padding": 3}, *FacePopSettings().to_positional()[1:]])
+    assert from_host == FacePopSettings(padding=3.0)
     with pytest.raises(SettingsError, match="not a mix"):
         FacePopSettings.from_args([True, {"padding": 3}])
 

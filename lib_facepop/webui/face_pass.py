@@ -1,0 +1,155 @@
+"""The face pass inside the WebUI: one nested img2img job for the faces of one image.
+
+The nested job inherits everything from the user's job (model, sampler, scheduler,
+steps, CFG, denoising, subseed, extra networks in the prompt ...) except what the face pass
+overrides, runs only the always-on scripts allowed in a face pass, and never FacePop.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from lib_facepop.errors import FacePopError
+from lib_facepop.processors import FacePassParams, FaceTask
+
+log = logging.getLogger(__name__)
+
+NESTED_MARK = "facepop_nested"
+"""Attribute set on the nested job, so FacePop's own hooks leave it alone."""
+FACEPOP_TITLE = "facepop"
+
+
+class FacePassInterruptedError(FacePopError):
+    """The user pressed Interrupt during a face pass."""
+
+
+class FacePassSkippedError(FacePopError):
+    """The user pressed Skip during a face pass: this image keeps its faces as they were."""
+
+
+def allowed_script_names(setting: str) -> set[str]:
+    return {name.strip().lower() for name in setting.split(",") if name.strip()}
+
+
+def script_allowed(script: Any, allowed: set[str]) -> bool:
+    """Whether an always-on script also runs in the face pass (never FacePop itself)."""
+    title = str(script.title() if callable(getattr(script, "title", None)) else "").lower()
+    if title == FACEPOP_TITLE:
+        return False
+    path = str(getattr(script, "filename", "") or "").replace("\\", "/").lower()
+    stem = path.rsplit("/", 1)[-1].removesuffix(".py")
+    extension_folder = path.rsplit("/scripts/", 1)[0].rsplit("/", 1)[-1] if "/scripts/" in path \
+        else ""
+    names = {title, stem, extension_folder}
+    return any(name in names or name in title for name in allowed)
+
+
+def face_pass_runner(runner: Any, allowed: set[str]) -> Any:
+    """A copy of the job's script runner whose always-on scripts are only the allowed ones.
+
+    The copy shares script objects (and so the job's script args layout), but has its own
+    callback cache, so the user's job keeps its full list.
+    """
+    if runner is None:
+        return None
+    nested = copy.copy(runner)
+    nested.alwayson_scripts = [s for s in runner.alwayson_scripts if script_allowed(s, allowed)]
+    nested.callback_map = {}
+    return nested
+
+
+class WebUIFacePass:
+    """A FaceProcessor that runs nested img2img jobs with the WebUI's own machinery."""
+
+    name = "webui"
+
+    def __init__(self, p: Any, *, processing: Any, state: Any, allowed_scripts: set[str],
+                 subseed: int, max_batch: int) -> None:
+        self.p = p
+        self.processing = processing
+        self.state = state
+        self.allowed_scripts = allowed_scripts
+        self.subseed = subseed
+        self.max_batch = max(1, max_batch)
+        self.infotexts: list[str] = []
+        self.passes = 0
+
+    def process(self, tasks: Sequence[FaceTask], params: FacePassParams) -> list[np.ndarray]:
+        outputs: list[np.ndarray] = []
+        for start in range(0, len(tasks), self.max_batch):
+            outputs += self._run(tasks[start:start + self.max_batch], params)
+        return outputs
+
+    def _run(self, tasks: Sequence[FaceTask], params: FacePassParams) -> list[np.ndarray]:
+        if self.state.interrupted or getattr(self.state, "stopping_generation", False):
+            raise FacePassInterruptedError("interrupted before the face pass")
+        nested = self.nested_job(tasks, params)
+        try:
+            processed = self.processing.process_images(nested)
+        finally:
+            close = getattr(nested, "close", None)
+            if callable(close):
+                close()
+        self.passes += 1
+        if self.state.interrupted:
+            raise FacePassInterruptedError("interrupted during the face pass")
+        if self.state.skipped:
+            self.state.skipped = False
+            raise FacePassSkippedError("skipped during the face pass")
+        images = list(processed.images)
+        if len(images) < len(tasks):
+            raise FacePopError(f"the face pass returned {len(images)} images for "
+                               f"{len(tasks)} faces")
+        self.infotexts += list(processed.infotexts[:len(tasks)])
+        return [np.asarray(image.convert("RGB")) for image in images[:len(tasks)]]
+
+    def nested_job(self, tasks: Sequence[FaceTask], params: FacePassParams) -> Any:
+        """The nested img2img job for these faces (one batch item per face)."""
+        p = self.p
+        height, width = tasks[0].image.shape[:2]
+        nested = self.processing.StableDiffusionProcessingImg2Img(
+            sd_model=p.sd_model,
+            outpath_samples=p.outpath_samples,
+            outpath_grids=p.outpath_grids,
+            prompt=[task.prompt for task in tasks],
+            negative_prompt=[task.negative_prompt for task in tasks],
+            styles=[],
+            seed=[task.seed for task in tasks],
+            subseed=self.subseed,
+            subseed_strength=p.subseed_strength,
+            seed_resize_from_h=p.seed_resize_from_h,
+            seed_resize_from_w=p.seed_resize_from_w,
+            sampler_name=p.sampler_name,
+            scheduler=getattr(p, "scheduler", None),
+            batch_size=len(tasks),
+            n_iter=1,
+            steps=params.steps if params.steps is not None else p.steps,
+            cfg_scale=params.cfg_scale if params.cfg_scale is not None else p.cfg_scale,
+            width=width,
+            height=height,
+            restore_faces=False,
+            tiling=p.tiling,
+            do_not_save_samples=True,
+            do_not_save_grid=True,
+            init_images=[Image.fromarray(task.image) for task in tasks],
+            resize_mode=0,
+            denoising_strength=(params.denoising_strength
+                                if params.denoising_strength is not None
+                                else p.denoising_strength),
+            image_cfg_scale=getattr(p, "image_cfg_scale", None),
+            initial_noise_multiplier=getattr(p, "initial_noise_multiplier", None),
+            mask=None,
+            override_settings={},
+            override_settings_restore_afterwards=False,
+        )
+        nested.scripts = face_pass_runner(p.scripts, self.allowed_scripts)
+        nested.script_args = p.script_args
+        nested.is_api = getattr(p, "is_api", False)
+        setattr(nested, NESTED_MARK, True)
+        return nested

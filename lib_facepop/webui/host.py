@@ -1,0 +1,37 @@
+"""Reading what a FacePop job needs from the running WebUI."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from lib_facepop.webui.generation import HostServices
+
+DEFAULT_MAX_FACE_BATCH = 8
+MODELS_SUBFOLDER = "facepop"
+
+
+def host_services() -> HostServices:
+    """The WebUI modules and current options, read at the start of each job."""
+    from modules import images, paths, processing, shared
+
+    try:
+        from modules import devices
+
+        autocast = devices.autocast
+    except (ImportError, AttributeError):  # Forge builds without devices.autocast
+        autocast = contextlib.nullcontext
+    cmd_opts = shared.cmd_opts
+    models_dir = getattr(cmd_opts, "facepop_models_dir", None) or os.path.join(
+        paths.models_path, MODELS_SUBFOLDER)
+    return HostServices(
+        processing=processing,
+        images=images,
+        state=shared.state,
+        background_colour=getattr(shared.opts, "img2img_background_color", "#ffffff"),
+        samples_format=getattr(shared.opts, "samples_format", "png"),
+        models_dir=models_dir,
+        max_face_batch=int(getattr(cmd_opts, "facepop_face_batch", None)
+                           or DEFAULT_MAX_FACE_BATCH),
+        autocast=autocast,
+    )

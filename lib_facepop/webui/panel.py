@@ -1,0 +1,131 @@
+"""The FacePop accordion in the img2img tab, built from the settings model.
+
+Works with gradio 3.41 (A1111) and gradio 4 (Forge): only components and arguments both
+lines share are used. Building the panel has no side effects beyond creating components,
+because the WebUI calls ``ui()`` on every API request to read default values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from lib_facepop.settings import OptionSpec, option_specs
+
+PANEL_ELEM_ID = "facepop"
+
+# (title of a closed sub-accordion, or None for the top of the panel; rows of option names)
+LAYOUT: tuple[tuple[str | None, tuple[tuple[str, ...], ...]], ...] = (
+    (None, (
+        ("mask_source", "aggressive_detection"),
+        ("face_width", "face_height"),
+        ("padding", "keep_aspect_ratio"),
+        ("confidence", "max_faces"),
+        ("min_face_size", "face_order"),
+    )),
+    ("Face pass", (
+        ("separate_face_processing", "face_seed_mode"),
+        ("face_steps", "face_cfg_scale", "face_denoising_strength"),
+        ("face_prompt",),
+        ("face_negative_prompt",),
+    )),
+    ("Advanced", (
+        ("auto_align", "rotation_threshold"),
+        ("mask_feather", "remove_background"),
+        ("face_pass_scripts",),
+        ("output_folder",),
+    )),
+    ("Debugging", (
+        ("debug", "save_faces"),
+    )),
+)
+
+ENABLE_OPTION = "enabled"
+
+
+def elem_id_for(name: str) -> str:
+    return f"{PANEL_ELEM_ID}_{name}"
+
+
+@dataclass
+class Panel:
+    """The created controls: ``controls`` in positional-API order, ``by_name`` by option."""
+
+    controls: list[Any]
+    by_name: dict[str, Any]
+
+    def infotext_fields(self) -> list[tuple[Any, str]]:
+        return [(self.by_name[spec.name], spec.infotext_key) for spec in option_specs()]
+
+    def paste_field_names(self) -> list[str]:
+        return [spec.infotext_key for spec in option_specs()]
+
+
+EnableAccordion = Callable[[bool, str, str], AbstractContextManager[Any]]
+
+
+def build_panel(gr: Any, enable_accordion: EnableAccordion | None = None) -> Panel:
+    """Create the panel's components inside the current gradio Blocks context.
+
+    ``enable_accordion(value, label, elem_id)`` makes the outer accordion whose header
+    checkbox is the "enabled" option (the host's InputAccordion); without it a plain
+    accordion holds an ordinary checkbox.
+    """
+    specs = {spec.name: spec for spec in option_specs()}
+    by_name: dict[str, Any] = {}
+    enabled_spec = specs[ENABLE_OPTION]
+    if enable_accordion is not None:
+        outer = enable_accordion(bool(enabled_spec.default), "FacePop", PANEL_ELEM_ID)
+    else:
+        outer = gr.Accordion("FacePop", open=False, elem_id=PANEL_ELEM_ID)
+    with outer as accordion:
+        if enable_accordion is not None:
+            by_name[ENABLE_OPTION] = accordion
+        else:
+            by_name[ENABLE_OPTION] = make_control(gr, enabled_spec)
+        for title, rows in LAYOUT:
+            section = (gr.Accordion(title, open=False, elem_id=elem_id_for(_slug(title)))
+                       if title else gr.Group(elem_id=elem_id_for("basics")))
+            with section:
+                for row in rows:
+                    with gr.Row():
+                        for name in row:
+                            by_name[name] = make_control(gr, specs[name])
+    return Panel(controls=[by_name[spec.name] for spec in option_specs()], by_name=by_name)
+
+
+def make_control(gr: Any, spec: OptionSpec) -> Any:
+    """The gradio component for one option, its value the option's default."""
+    common = {"label": spec.label, "value": spec.default, "elem_id": elem_id_for(spec.name)}
+    if spec.kind is bool:
+        return gr.Checkbox(**common)
+    if spec.choices is not None:
+        return gr.Radio(choices=list(spec.choices), **common)
+    if spec.kind in (int, float):
+        if spec.minimum is None or spec.maximum is None:
+            return gr.Number(precision=0 if spec.kind is int else None, **common)
+        return gr.Slider(minimum=spec.minimum, maximum=spec.maximum, step=spec.step or 1,
+                         **common)
+    lines = 3 if spec.multiline else 1
+    return gr.Textbox(lines=lines, max_lines=max(lines, 10), placeholder=_placeholder(spec),
+                      **common)
+
+
+def layout_names() -> Sequence[str]:
+    """Every option name the layout places, in layout order (plus "enabled" first)."""
+    return [ENABLE_OPTION, *(name for _, rows in LAYOUT for row in rows for name in row)]
+
+
+def _slug(title: str) -> str:
+    return title.lower().replace(" ", "_")
+
+
+def _placeholder(spec: OptionSpec) -> str:
+    return {
+        "face_prompt": "blank = the main prompt; face 1 [SEP] face 2 ...",
+        "face_negative_prompt": "blank = the main negative prompt",
+        "face_pass_scripts": "e.g. controlnet",
+        "output_folder": "blank = <img2img output folder>/facepop",
+    }.get(spec.name, "")

@@ -1,0 +1,92 @@
+"""FacePop for the AUTOMATIC1111 Stable Diffusion WebUI (and Forge).
+
+This file only adapts the WebUI's Script interface to lib_facepop; everything heavy lives
+there. The WebUI puts this extension's folder on sys.path only while it imports this file,
+so lib_facepop is imported here at the top, never lazily inside a hook.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import gradio as gr
+from modules import script_callbacks, scripts
+
+from lib_facepop.webui import api as facepop_api
+from lib_facepop.webui import generation
+from lib_facepop.webui.host import host_services
+from lib_facepop.webui.infotext import fill_missing_settings
+from lib_facepop.webui.panel import build_panel
+
+log = logging.getLogger("facepop")
+
+
+def _input_accordion():
+    """The host's InputAccordion (A1111 >= 1.7, Forge), or None for a plain accordion."""
+    try:
+        from modules.ui_components import InputAccordion
+    except ImportError:
+        return None
+    return lambda value, label, elem_id: InputAccordion(value, label=label, elem_id=elem_id)
+
+
+class FacePopScript(scripts.Script):
+    def __init__(self) -> None:
+        super().__init__()
+        self.unavailable: str | None = None
+
+    def title(self) -> str:
+        return "FacePop"
+
+    def show(self, is_img2img: bool):
+        return scripts.AlwaysVisible if is_img2img else False
+
+    def ui(self, is_img2img: bool):
+        try:
+            panel = build_panel(gr, enable_accordion=_input_accordion())
+        except Exception as exc:  # e.g. a gradio this panel was never built with
+            self.unavailable = f"FacePop can't build its panel here ({exc}); it is off."
+            log.exception(self.unavailable)
+            return [gr.HTML(f"<p>{self.unavailable}</p>")]
+        self.unavailable = None
+        self.infotext_fields = panel.infotext_fields()
+        self.paste_field_names = panel.paste_field_names()
+        return panel.controls
+
+    def process(self, p, *args):
+        if self.unavailable is None:
+            generation.start_job(p, args, host_services())
+
+    def before_process_batch(self, p, *args, **kwargs):
+        job = generation.job_of(p)
+        if job is not None:
+            job.before_batch(int(kwargs.get("batch_number", 0)))
+
+    def postprocess(self, p, processed, *args):
+        generation.end_job(p)
+
+
+def _check_detection_in_background(_demo, _app) -> None:
+    """Say at start-up, in the console, whether MediaPipe really detects faces here."""
+    from lib_facepop.detect.mediapipe_runtime import check_mediapipe
+
+    def check() -> None:
+        try:
+            log.info("FacePop: %s", check_mediapipe())
+        except Exception as exc:
+            log.error("FacePop can't detect faces in this WebUI: %s", exc)
+
+    threading.Thread(target=check, name="facepop-mediapipe-check", daemon=True).start()
+
+
+def _register(register, callback, name: str) -> None:
+    try:
+        register(callback, name=name)
+    except TypeError:  # WebUI versions before named callbacks
+        register(callback)
+
+
+_register(script_callbacks.on_app_started, facepop_api.register_routes, "facepop_routes")
+_register(script_callbacks.on_app_started, _check_detection_in_background, "facepop_check")
+_register(script_callbacks.on_infotext_pasted, fill_missing_settings, "facepop_infotext")
