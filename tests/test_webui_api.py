@@ -1,0 +1,120 @@
+"""FacePop's API routes and the check of its args, over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import fastapi
+import pytest
+import uvicorn
+
+from lib_facepop import __version__
+from lib_facepop.webui.api import check_request, register_routes
+
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[str, list]]:
+    """A FastAPI app with an img2img route that records what reaches it, as the WebUI's
+    API would be when FacePop's on_app_started callback runs."""
+    app = fastapi.FastAPI()
+    received: list = []
+
+    @app.post("/sdapi/v1/img2img")
+    async def img2img(request: fastapi.Request) -> dict:
+        received.append(await request.json())
+        return {"images": [], "info": "{}"}
+
+    register_routes(None, app)
+    register_routes(None, app)  # a second call (UI reload) must not wrap twice
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not instance.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", received
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+def _post(url: str, body: object) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_good_named_args_reach_the_webui_unchanged(server) -> None:
+    base, received = server
+    body = {"prompt": "p", "init_images": ["x"],
+            "alwayson_scripts": {"FacePop": {"args": [{"enabled": True, "padding": 20}]}}}
+    status, _ = _post(f"{base}/sdapi/v1/img2img", body)
+    assert status == 200
+    assert received[-1] == body
+
+
+def test_positional_args_and_requests_without_facepop_pass(server) -> None:
+    base, received = server
+    for body in ({"alwayson_scripts": {"facepop": {"args": [True, "ellipse", False]}}},
+                 {"prompt": "no scripts"},
+                 {"alwayson_scripts": {"ControlNet": {"args": [{"anything": 1}]}}}):
+        assert _post(f"{base}/sdapi/v1/img2img", body)[0] == 200
+        assert received[-1] == body
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    ([{"enabled": True, "face_widht": 512}], "face_widht"),
+    ([{"padding": 500}], "padding"),
+    ([{"enabled": "yes"}], "enabled"),
+    ([True, "not-a-mask"], "mask_source"),
+    ({"enabled": True}, "args"),
+])
+def test_bad_args_get_a_422_naming_the_field_and_never_reach_the_webui(
+        server, args, field) -> None:
+    base, received = server
+    before = len(received)
+    status, payload = _post(f"{base}/sdapi/v1/img2img",
+                            {"alwayson_scripts": {"FacePop": {"args": args}}})
+    assert status == 422
+    assert payload["field"] == field
+    assert payload["detail"].startswith("FacePop: ")
+    assert len(received) == before
+
+
+def test_schema_and_version_routes(server) -> None:
+    base, _ = server
+    schema = _get(f"{base}/facepop/v1/schema")
+    assert schema["properties"]["padding"]["default"] == 35.0
+    assert schema["additionalProperties"] is False
+    assert _get(f"{base}/facepop/v1/version") == {"version": __version__}
+
+
+def test_check_request_ignores_what_is_not_json_or_not_facepops() -> None:
+    assert check_request(b"not json") is None
+    assert check_request(b"[1, 2]") is None
+    assert check_request(b'{"alwayson_scripts": []}') is None
+    status, payload = check_request(b'{"alwayson_scripts": {"FacePop": [1]}}')
+    assert status == 422 and payload["field"] == "args"
