@@ -1,4 +1,4 @@
-"""Shared fixtures: one random-weight MODNet per test session."""
+"""Shared fixtures: one random-weight MODNet, its checkpoint and its ONNX export per session."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from modnet.architecture import MODNet, build_random_modnet
+from modnet.export import export_onnx
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +26,9 @@ def official_layout_checkpoint(
     state = {f"module.{key}": value for key, value in random_modnet.state_dict().items()}
     torch.save(state, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def random_onnx(tmp_path_factory: pytest.TempPathFactory, random_modnet: MODNet) -> Path:
+    """The ONNX export of ``random_modnet`` (exported once per test session)."""
+    return export_onnx(random_modnet, tmp_path_factory.mktemp("onnx") / "modnet-random.onnx")
