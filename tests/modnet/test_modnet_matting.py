@@ -369,7 +369,8 @@ def test_inference_never_imports_torch(random_onnx: Path) -> None:
         import numpy as np
         import modnet
 
-        matte = modnet.load_matting_session({str(random_onnx)!r}).predict(
+        model = modnet.resolve_modnet_model({str(random_onnx)!r})
+        matte = modnet.load_matting_session(model).predict(
             np.zeros((80, 60, 3), np.uint8), short_side=64
         )
         assert matte.shape == (80, 60), matte.shape
