@@ -25,6 +25,7 @@ from modnet.matting import (
     MattingSession,
     choose_providers,
     load_matting_session,
+    provider_settings,
 )
 from modnet.preprocess import matte_to_image_size, to_network_input
 
@@ -119,6 +120,7 @@ def test_matte_equals_the_pytorch_pipeline_at_512(random_onnx: Path, random_modn
 
 def test_batch_gives_the_same_mattes_as_single_images(random_onnx: Path) -> None:
     session = MattingSession(random_onnx)
+    session.max_batch = 8  # on the CPU it is 1; batch anyway, to test batching
     images = [gradient_image(96, 96, 1), gradient_image(50, 80, 2), gradient_image(96, 96, 3)]
 
     batched = session.predict_batch(images, short_side=FAST)
@@ -318,10 +320,18 @@ def test_cuda_is_chosen_when_onnxruntime_offers_it() -> None:
     assert choose_providers(["AzureExecutionProvider", CPU_PROVIDER]) == [CPU_PROVIDER]
 
 
+def test_cuda_memory_arena_grows_only_as_needed() -> None:
+    assert provider_settings([CUDA_PROVIDER, CPU_PROVIDER]) == [
+        (CUDA_PROVIDER, {"arena_extend_strategy": "kSameAsRequested"}),
+        (CPU_PROVIDER, {}),
+    ]
+
+
 def test_session_reports_the_provider_that_runs(tmp_path: Path) -> None:
     session = MattingSession(channel_mean_model(tmp_path / "mean.onnx"))
 
     assert session.provider == CPU_PROVIDER  # no GPU in the test environment
+    assert session.max_batch == 1  # one image at a time on the CPU
 
 
 def test_one_cached_session_per_model_file(
