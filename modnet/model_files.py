@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from types import ModuleType
 
-from modnet.errors import ModnetDependencyError, ModnetModelError
+from modnet.errors import ModnetDependencyError, ModnetError, ModnetModelError
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +52,8 @@ def resolve_modnet_model(
     if not location.is_dir():
         logger.debug("no MODNet model: %s does not exist", location)
         return None
-    for stem in _candidate_stems(location):
-        model = _model_for_stem(location, stem, cache_dir)
+    for files in _modnet_files_by_stem(location):
+        model = _model_for_stem(files, cache_dir)
         if model is not None:
             return model
     logger.debug("no MODNet model file in %s", location)
@@ -88,10 +88,14 @@ def ensure_onnx_for_checkpoint(
     logger.info("converting %s to ONNX (once): %s", checkpoint, target)
     try:
         export_module.convert_checkpoint_to_onnx(checkpoint, target)
+    except ModnetError:
+        raise
     except OSError as exc:
         raise ModnetModelError(
             target, f"cannot write the converted model: {exc} (pass a writable cache_dir)"
         ) from exc
+    except Exception as exc:  # the exporter's own failures; the caller falls back on ModnetError
+        raise ModnetModelError(checkpoint, f"conversion to ONNX failed: {exc}") from exc
     return target
 
 
@@ -104,25 +108,33 @@ def _model_from_file(path: Path, cache_dir: str | os.PathLike[str] | None) -> Pa
     raise ModnetModelError(path, "not a MODNet model file: expected .onnx, .ckpt or .pth")
 
 
-def _candidate_stems(folder: Path) -> list[str]:
-    """Stems of the MODNet files in ``folder``: the official name first, then name order."""
-    stems = {
-        entry.stem
-        for entry in folder.iterdir()
-        if entry.is_file()
-        and _NAME_MARKER in entry.name.lower()
-        and entry.suffix.lower() in (ONNX_SUFFIX, *CHECKPOINT_SUFFIXES)
-        and not entry.name.startswith(".")
-    }
+def _modnet_files_by_stem(folder: Path) -> list[dict[str, Path]]:
+    """The MODNet files in ``folder`` grouped by stem, each group as {".onnx": path, ...}
+    (suffixes in lower case); the official name first, then name order."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        logger.warning("cannot list the models folder %s: %s", folder, exc)
+        return []
+    groups: dict[str, dict[str, Path]] = {}
+    for entry in entries:
+        suffix = entry.suffix.lower()
+        if (
+            suffix in (ONNX_SUFFIX, *CHECKPOINT_SUFFIXES)
+            and _NAME_MARKER in entry.name.lower()
+            and not entry.name.startswith(".")
+            and entry.is_file()
+        ):
+            groups.setdefault(entry.stem, {}).setdefault(suffix, entry)
     official = Path(DEFAULT_CHECKPOINT_NAME).stem
-    return sorted(stems, key=lambda stem: (stem != official, stem))
+    return [groups[stem] for stem in sorted(groups, key=lambda stem: (stem != official, stem))]
 
 
 def _model_for_stem(
-    folder: Path, stem: str, cache_dir: str | os.PathLike[str] | None
+    files: dict[str, Path], cache_dir: str | os.PathLike[str] | None
 ) -> Path | None:
-    onnx_file = _existing_file(folder, stem, (ONNX_SUFFIX,))
-    checkpoint = _existing_file(folder, stem, CHECKPOINT_SUFFIXES)
+    onnx_file = files.get(ONNX_SUFFIX)
+    checkpoint = next((files[s] for s in CHECKPOINT_SUFFIXES if s in files), None)
     if checkpoint is None:
         return onnx_file
     if onnx_file is not None and _is_up_to_date(onnx_file, checkpoint):
@@ -134,14 +146,6 @@ def _model_for_stem(
             raise
         logger.warning("%s; using %s, which is older than %s", exc, onnx_file, checkpoint.name)
         return onnx_file
-
-
-def _existing_file(folder: Path, stem: str, suffixes: tuple[str, ...]) -> Path | None:
-    for suffix in suffixes:
-        for candidate in (folder / f"{stem}{suffix}", folder / f"{stem}{suffix.upper()}"):
-            if candidate.is_file():
-                return candidate
-    return None
 
 
 def _is_up_to_date(converted: Path, checkpoint: Path) -> bool:

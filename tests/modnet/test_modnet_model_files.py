@@ -90,7 +90,7 @@ def test_official_name_comes_first(tmp_path: Path) -> None:
 
 def test_other_files_in_name_order(tmp_path: Path) -> None:
     make_file(tmp_path / "modnet_b.onnx")
-    first = make_file(tmp_path / "modnet_a.onnx")
+    first = make_file(tmp_path / "modnet_a.Onnx")
 
     assert resolve_modnet_model(tmp_path) == first
 
@@ -183,7 +183,7 @@ def test_failed_conversion_leaves_nothing_behind(
     monkeypatch.setattr(export_module.torch.onnx, "export", fail_halfway)
     models = checkpoint_in_models_dir.parent
 
-    with pytest.raises(RuntimeError, match="simulated exporter crash"):
+    with pytest.raises(ModnetModelError, match="conversion to ONNX failed: simulated exporter"):
         resolve_modnet_model(models)
 
     assert [p.name for p in models.iterdir()] == [DEFAULT_CHECKPOINT_NAME]
