@@ -95,6 +95,12 @@ def describe_key_mismatch(
 
 
 def _as_tensor_mapping(path: Path, loaded: object) -> dict[str, torch.Tensor]:
+    if loaded is None:
+        # Inside the A1111 WebUI torch.load is wrapped by the host's own safe unpickler,
+        # which logs and returns None instead of raising for files it refuses.
+        raise ModnetModelError(
+            path, "could not be read: the checkpoint loader refused it (see the log above)"
+        )
     if not isinstance(loaded, Mapping):
         raise ModnetModelError(
             path, f"not a state dict: the file holds a {type(loaded).__name__}, not a mapping"

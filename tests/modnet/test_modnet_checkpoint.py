@@ -170,3 +170,13 @@ def test_wrong_shapes_are_listed(tmp_path: Path, random_modnet: MODNet) -> None:
         match=re.escape("lr_branch.se_block.fc.0.weight [160, 1280] instead of [320, 1280]"),
     ):
         load_modnet_checkpoint(path)
+
+
+def test_a_loader_that_returns_nothing_is_reported(
+    official_layout_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the A1111 WebUI replaces torch.load by a wrapper that returns None for refused files
+    monkeypatch.setattr(torch, "load", lambda *args, **kwargs: None)
+
+    with pytest.raises(ModnetModelError, match="could not be read: the checkpoint loader refused"):
+        load_modnet_checkpoint(official_layout_checkpoint)
