@@ -19,7 +19,7 @@ This module imports torch; the ONNX inference path (``modnet.matting``) must not
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812 (the usual name in PyTorch code)
 from torch import nn
 
 #: Channels of the encoder features at strides 2, 4, 8, 16 and 32.

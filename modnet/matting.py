@@ -129,7 +129,7 @@ class MattingSession:
             for start in range(0, len(indices), self.max_batch):
                 chunk = indices[start : start + self.max_batch]
                 batch = np.stack([to_network_input(checked[i], size) for i in chunk])
-                for index, matte in zip(chunk, self._run(batch)):
+                for index, matte in zip(chunk, self._run(batch), strict=True):
                     mattes[index] = matte_to_image_size(matte[0], checked[index].shape[:2])
         return [mattes[index] for index in range(len(checked))]
 

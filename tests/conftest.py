@@ -24,3 +24,19 @@ def coffee() -> np.ndarray:
     from skimage import data
 
     return np.ascontiguousarray(data.coffee())
+
+
+@pytest.fixture(scope="session")
+def random_modnet():
+    """MODNet with random (seeded) weights, in eval mode. Do not modify it in a test."""
+    from modnet.architecture import build_random_modnet
+
+    return build_random_modnet(seed=0)
+
+
+@pytest.fixture(scope="session")
+def random_onnx(tmp_path_factory, random_modnet):
+    """The ONNX export of ``random_modnet`` (exported once per test session)."""
+    from modnet.export import export_onnx
+
+    return export_onnx(random_modnet, tmp_path_factory.mktemp("onnx") / "modnet-random.onnx")

@@ -1,25 +1,23 @@
 """Face masks: where a processed face replaces the source image."""
 
-from __future__ import annotations
-
-from pathlib import Path
-
 from lib_facepop.masks.base import FaceMask, MaskSource
+from lib_facepop.masks.fallback import (
+    FallbackMaskSource,
+    create_mask_source,
+    default_models_dir,
+)
+from lib_facepop.masks.mattes import ModnetMaskSource, SelfieMaskSource
 from lib_facepop.masks.region import EllipseMaskSource, feathered_face_region, soft_ellipse
-from lib_facepop.settings import FacePopSettings
-
-
-def create_mask_source(settings: FacePopSettings, model_file: Path | None = None,
-                       models_dir: Path | None = None) -> MaskSource:
-    """The mask source the settings ask for."""
-    return EllipseMaskSource()
-
 
 __all__ = [
     "EllipseMaskSource",
     "FaceMask",
+    "FallbackMaskSource",
     "MaskSource",
+    "ModnetMaskSource",
+    "SelfieMaskSource",
     "create_mask_source",
+    "default_models_dir",
     "feathered_face_region",
     "soft_ellipse",
 ]

@@ -14,24 +14,33 @@ REGION_GROWTH = 1.15
 MIN_FEATHER_PX = 1.5
 
 
-def feathered_face_region(aligned: AlignedFace, settings: FacePopSettings) -> np.ndarray:
+def feathered_face_region(aligned: AlignedFace, settings: FacePopSettings, *,
+                           fill_padding: bool = False) -> np.ndarray:
     """float32 (H, W) in [0, 1]: 1 on the face, 0 at and beyond the crop border.
 
-    The soft edge runs from the face ellipse outwards over ``mask_feather`` percent of the
-    padding band that is left between the ellipse and the crop border, per axis.
+    The padding band is what lies between the face ellipse and the crop border, per axis.
+    The soft edge is ``mask_feather`` percent of that band wide. Alone (``fill_padding``
+    false) the region ends at the face and fades out into the band; under a person matte
+    (``fill_padding``) it covers the band too (hair, neck) and fades out at the crop border,
+    leaving the outline to the matte.
     """
     width, height = aligned.size
     center, (half_w, half_h) = aligned.region_in_aligned()
     cx, cy = float(center[0]), float(center[1])
     room_x = max(min(cx, width - cx), 1.0)
     room_y = max(min(cy, height - cy), 1.0)
-    inner_x = min(half_w * REGION_GROWTH, room_x - MIN_FEATHER_PX)
-    inner_y = min(half_h * REGION_GROWTH, room_y - MIN_FEATHER_PX)
-    inner_x, inner_y = max(inner_x, 1.0), max(inner_y, 1.0)
-    feather = settings.mask_feather / 100.0
-    outer_x = inner_x + max((room_x - inner_x) * feather, MIN_FEATHER_PX)
-    outer_y = inner_y + max((room_y - inner_y) * feather, MIN_FEATHER_PX)
-    return soft_ellipse((width, height), (cx, cy), (inner_x, inner_y), (outer_x, outer_y))
+    face_x = max(min(half_w * REGION_GROWTH, room_x - MIN_FEATHER_PX), 1.0)
+    face_y = max(min(half_h * REGION_GROWTH, room_y - MIN_FEATHER_PX), 1.0)
+    feather_x = max((room_x - face_x) * settings.mask_feather / 100.0, MIN_FEATHER_PX)
+    feather_y = max((room_y - face_y) * settings.mask_feather / 100.0, MIN_FEATHER_PX)
+    if fill_padding:
+        # Zero on the crop's outermost pixels too (their centres lie half a pixel inside).
+        outer = (max(room_x - 1.0, 1.0), max(room_y - 1.0, 1.0))
+        inner = (max(outer[0] - feather_x, 1.0), max(outer[1] - feather_y, 1.0))
+    else:
+        inner = (face_x, face_y)
+        outer = (face_x + feather_x, face_y + feather_y)
+    return soft_ellipse((width, height), (cx, cy), inner, outer)
 
 
 def soft_ellipse(

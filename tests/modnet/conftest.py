@@ -1,4 +1,7 @@
-"""Shared fixtures: one random-weight MODNet, its checkpoint and its ONNX export per session."""
+"""MODNet fixtures: the random-weight model saved as the official checkpoint is.
+
+``random_modnet`` and ``random_onnx`` live in tests/conftest.py, shared with the mask tests.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from modnet.architecture import MODNet, build_random_modnet
-from modnet.export import export_onnx
-
-
-@pytest.fixture(scope="session")
-def random_modnet() -> MODNet:
-    """MODNet with random (seeded) weights, in eval mode. Do not modify it in a test."""
-    return build_random_modnet(seed=0)
+from modnet.architecture import MODNet
 
 
 @pytest.fixture(scope="session")
@@ -26,9 +22,3 @@ def official_layout_checkpoint(
     state = {f"module.{key}": value for key, value in random_modnet.state_dict().items()}
     torch.save(state, path)
     return path
-
-
-@pytest.fixture(scope="session")
-def random_onnx(tmp_path_factory: pytest.TempPathFactory, random_modnet: MODNet) -> Path:
-    """The ONNX export of ``random_modnet`` (exported once per test session)."""
-    return export_onnx(random_modnet, tmp_path_factory.mktemp("onnx") / "modnet-random.onnx")

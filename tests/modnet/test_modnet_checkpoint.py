@@ -57,7 +57,7 @@ def test_checkpoint_without_num_batches_tracked_loads(
 def test_missing_file_is_named(tmp_path: Path) -> None:
     path = tmp_path / "absent.ckpt"
 
-    with pytest.raises(ModnetModelError, match="absent.ckpt: checkpoint file not found") as info:
+    with pytest.raises(ModnetModelError, match=r"absent\.ckpt: checkpoint file not found") as info:
         load_modnet_checkpoint(path)
     assert info.value.path == path
 

@@ -127,7 +127,7 @@ def test_batch_gives_the_same_mattes_as_single_images(random_onnx: Path) -> None
     single = [session.predict(image, short_side=FAST) for image in images]
 
     assert [m.shape for m in batched] == [(96, 96), (50, 80), (96, 96)]
-    for batch_matte, single_matte in zip(batched, single):
+    for batch_matte, single_matte in zip(batched, single, strict=True):
         np.testing.assert_allclose(batch_matte, single_matte, rtol=0, atol=1e-5)
     assert not np.allclose(batched[0], batched[2], atol=1e-3)  # images were not mixed up
     assert session.predict_batch([]) == []
@@ -140,7 +140,7 @@ def test_fixed_size_model_runs_at_its_size(tmp_path: Path) -> None:
     mattes = session.predict_batch(images)
 
     assert session.signature.fixed_size == (64, 64)
-    for value, matte in zip((0, 100, 255), mattes):
+    for value, matte in zip((0, 100, 255), mattes, strict=True):
         assert matte.shape == (100, 80)
         np.testing.assert_allclose(matte, expected_channel_mean_matte(value), atol=1e-6)
 
@@ -151,7 +151,7 @@ def test_fixed_batch_model_is_padded(tmp_path: Path) -> None:
 
     mattes = session.predict_batch(images)
 
-    for value, matte in zip((10, 20, 30), mattes):
+    for value, matte in zip((10, 20, 30), mattes, strict=True):
         np.testing.assert_allclose(matte, expected_channel_mean_matte(value), atol=1e-6)
 
 
@@ -207,9 +207,9 @@ def test_input_errors_are_value_errors(tmp_path: Path) -> None:
 def test_missing_model_file_is_named(tmp_path: Path) -> None:
     path = tmp_path / "absent.onnx"
 
-    with pytest.raises(ModnetModelError, match="absent.onnx: ONNX model file not found"):
+    with pytest.raises(ModnetModelError, match=r"absent\.onnx: ONNX model file not found"):
         MattingSession(path)
-    with pytest.raises(ModnetModelError, match="absent.onnx: ONNX model file not found"):
+    with pytest.raises(ModnetModelError, match=r"absent\.onnx: ONNX model file not found"):
         load_matting_session(path)
 
 

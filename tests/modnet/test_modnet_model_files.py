@@ -98,7 +98,7 @@ def test_other_files_in_name_order(tmp_path: Path) -> None:
 def test_a_file_of_another_kind_is_refused(tmp_path: Path) -> None:
     path = make_file(tmp_path / "modnet.safetensors")
 
-    with pytest.raises(ModnetModelError, match="expected .onnx, .ckpt or .pth"):
+    with pytest.raises(ModnetModelError, match=r"expected \.onnx, \.ckpt or \.pth"):
         resolve_modnet_model(path)
 
 

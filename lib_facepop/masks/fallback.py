@@ -1,0 +1,156 @@
+"""Choosing the mask source, with fallbacks that never cost a generation its image.
+
+Order: MODNet -> MediaPipe selfie segmentation -> landmark ellipse. The setting says where
+to start. A source that can't be had (no model file, a corrupt file, MediaPipe broken) is
+announced once in the log with the reason, and the next one takes over for good. Chains
+are cached per process by (start, model file and its state), so adding a model file later
+is picked up by the next job.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from lib_facepop.align import AlignedFace
+from lib_facepop.masks.base import FaceMask, MaskSource
+from lib_facepop.masks.mattes import ModnetMaskSource, SelfieMaskSource
+from lib_facepop.masks.region import EllipseMaskSource
+from lib_facepop.settings import MASK_SOURCES, FacePopSettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODELS_DIR = Path("~/.cache/facepop/models")
+MODELS_DIR_ENV = "FACEPOP_MODELS_DIR"
+
+SourceFactory = Callable[[], MaskSource]
+
+
+class FallbackMaskSource:
+    """Tries its sources in order; the first that works makes the mask."""
+
+    def __init__(self, factories: list[tuple[str, SourceFactory]]) -> None:
+        self._factories = list(factories)
+        self._sources: dict[str, MaskSource] = {}
+        self._failed: set[str] = set()
+
+    @property
+    def name(self) -> str:
+        return next((name for name, _ in self._factories if name not in self._failed),
+                    "ellipse")
+
+    def make_mask(self, aligned: AlignedFace, settings: FacePopSettings) -> FaceMask:
+        for name, factory in self._factories:
+            if name in self._failed:
+                continue
+            try:
+                source = self._sources.get(name)
+                if source is None:
+                    source = self._sources[name] = factory()
+                return source.make_mask(aligned, settings)
+            except Exception as exc:
+                if name == self._factories[-1][0]:
+                    raise
+                self._fail(name, exc)
+        raise AssertionError("the last mask source never fails over")
+
+    def fail(self, name: str, reason: str) -> None:
+        """Mark a source unusable before it is tried (e.g. its model file is missing)."""
+        self._fail(name, reason)
+
+    def _fail(self, name: str, reason: object) -> None:
+        self._failed.add(name)
+        following = self.name
+        log.warning("FacePop: %s masks are unavailable (%s); using %s masks instead",
+                    _LABELS.get(name, name), reason, _LABELS.get(following, following))
+
+
+_LABELS = {"modnet": "MODNet", "selfie": "selfie-segmentation", "ellipse": "ellipse"}
+
+
+def default_models_dir() -> Path:
+    """Standalone models folder: $FACEPOP_MODELS_DIR, else ~/.cache/facepop/models."""
+    return Path(os.environ.get(MODELS_DIR_ENV) or DEFAULT_MODELS_DIR).expanduser()
+
+
+def create_mask_source(settings: FacePopSettings, model_file: Path | None = None,
+                       models_dir: Path | str | None = None) -> MaskSource:
+    """The mask source for these settings, with its fallbacks.
+
+    ``model_file`` names a MODNet file directly; else one is looked for in ``models_dir``
+    (default: ``default_models_dir()``).
+    """
+    start = settings.mask_source
+    if start != "modnet":
+        return _chain(start, None, None)
+    location = Path(model_file) if model_file is not None else Path(
+        models_dir if models_dir is not None else default_models_dir())
+    return _chain(start, str(location.expanduser()), _state_of(location))
+
+
+def _state_of(location: Path) -> tuple:
+    """What makes a cached chain stale: the location's files and their times."""
+    try:
+        if location.is_dir():
+            return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in location.iterdir()
+                                if "modnet" in p.name.lower()))
+        return (location.stat().st_mtime_ns,)
+    except OSError:
+        return ()
+
+
+@functools.lru_cache(maxsize=8)
+def _chain(start: str, modnet_location: str | None, _state: tuple | None
+           ) -> FallbackMaskSource:
+    order = MASK_SOURCES[MASK_SOURCES.index(start):]
+    factories: list[tuple[str, SourceFactory]] = []
+    for name in order:
+        if name == "modnet":
+            factories.append((name, functools.partial(_modnet_source, modnet_location)))
+        elif name == "selfie":
+            factories.append((name, _selfie_source))
+        else:
+            factories.append((name, EllipseMaskSource))
+    chain = FallbackMaskSource(factories)
+    if start == "modnet" and modnet_location is not None:
+        problem = _missing_model_reason(Path(modnet_location))
+        if problem:
+            chain.fail("modnet", problem)
+    return chain
+
+
+def _missing_model_reason(location: Path) -> str | None:
+    from modnet import ModnetError, resolve_modnet_model
+
+    try:
+        model = resolve_modnet_model(location)
+    except ModnetError as exc:
+        return str(exc)
+    if model is None:
+        return (f"no MODNet model file in {location}; put "
+                f"modnet_photographic_portrait_matting.onnx or the official .ckpt there")
+    return None
+
+
+def _modnet_source(location: str | None) -> MaskSource:
+    from modnet import load_matting_session, resolve_modnet_model
+
+    model = resolve_modnet_model(Path(location)) if location else None
+    if model is None:
+        raise FileNotFoundError(f"no MODNet model file in {location}")
+    return ModnetMaskSource(load_matting_session(model))
+
+
+def _selfie_source() -> MaskSource:
+    from lib_facepop.detect import mediapipe_runtime
+
+    mediapipe_runtime.selfie_segmentation()
+    return SelfieMaskSource()
+
+
+def forget_mask_sources() -> None:
+    """Drop the cached chains (and what they learnt about failing sources)."""
+    _chain.cache_clear()
