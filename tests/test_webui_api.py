@@ -18,7 +18,6 @@ from lib_facepop import __version__
 from lib_facepop.webui.api import check_request, register_routes
 
 
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
