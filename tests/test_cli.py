@@ -122,3 +122,24 @@ def test_schema_and_version() -> None:
     schema = json.loads(facepop("schema").stdout)
     assert schema["properties"]["face_width"]["default"] == 720
     assert facepop("--version").stdout.startswith("FacePop ")
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    (["--mask", "ellipse"], "ellipse"),
+    (["--mask", "selfie"], "selfie"),
+    (["--modnet", "{onnx}"], "modnet"),
+    (["--models-dir", "{empty}"], "selfie"),  # no MODNet file there: the fallback
+])
+def test_run_takes_the_mask_source_asked_for(tmp_path, photos, random_onnx, flags,
+                                            expected) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    given = [f.format(onnx=random_onnx, empty=empty) for f in flags]
+    out = tmp_path / "out"
+    done = facepop("run", str(photos["astronaut"]), "--out", str(out), "--debug", *given)
+    assert done.returncode == 0, done.stderr
+    (folder,) = (out / "debug").iterdir()
+    record = json.loads((folder / "run.json").read_text())
+    assert record["face_pass"][0]["mask_source"] == expected
+    if expected == "selfie" and "--models-dir" in flags:
+        assert "no MODNet model file" in done.stderr
