@@ -128,7 +128,7 @@ class FacePopSettings:
     min_face_size: int = _option(
         24, "Minimum face size",
         "Ignore faces smaller than this, in pixels of the source image (0 = no limit).",
-        GROUP_BASICS, minimum=0, maximum=4096, step=1)
+        GROUP_BASICS, minimum=0, maximum=1024, step=1)
     face_order: str = _option(
         "largest", "Face order",
         "Which faces come first when there are more than the maximum: the largest, left to "

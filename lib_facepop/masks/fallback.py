@@ -21,6 +21,10 @@ from lib_facepop.masks.mattes import ModnetMaskSource, SelfieMaskSource
 from lib_facepop.masks.region import EllipseMaskSource
 from lib_facepop.settings import MASK_SOURCES, FacePopSettings
 
+# modnet is imported here, at import time, not inside a function: inside the WebUI the
+# extension's folder is on sys.path only while the WebUI imports scripts/facepop.py.
+from modnet import ModnetError, load_matting_session, resolve_modnet_model
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MODELS_DIR = Path("~/.cache/facepop/models")
@@ -123,8 +127,6 @@ def _chain(start: str, modnet_location: str | None, _state: tuple | None
 
 
 def _missing_model_reason(location: Path) -> str | None:
-    from modnet import ModnetError, resolve_modnet_model
-
     try:
         model = resolve_modnet_model(location)
     except ModnetError as exc:
@@ -136,8 +138,6 @@ def _missing_model_reason(location: Path) -> str | None:
 
 
 def _modnet_source(location: str | None) -> MaskSource:
-    from modnet import load_matting_session, resolve_modnet_model
-
     model = resolve_modnet_model(Path(location)) if location else None
     if model is None:
         raise FileNotFoundError(f"no MODNet model file in {location}")
