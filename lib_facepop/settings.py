@@ -415,7 +415,7 @@ def settings_from_infotext(params: Mapping[str, str]) -> FacePopSettings:
     values: dict[str, Value] = {}
     for spec in option_specs():
         if spec.infotext_key in params:
-            values[spec.name] = _parse_infotext_value(spec, params[spec.infotext_key])
+            values[spec.name] = parse_infotext_value(spec, params[spec.infotext_key])
     return FacePopSettings(**values)
 
 
@@ -427,7 +427,7 @@ def _format_infotext_value(value: Value) -> str:
     return str(value)
 
 
-def _parse_infotext_value(spec: OptionSpec, text: Any) -> Value:
+def parse_infotext_value(spec: OptionSpec, text: Any) -> Value:
     raw = str(text).strip()
     try:
         if spec.kind is bool:

@@ -16,7 +16,6 @@ from modules import script_callbacks, scripts
 from lib_facepop.webui import api as facepop_api
 from lib_facepop.webui import generation
 from lib_facepop.webui.host import host_services
-from lib_facepop.webui.infotext import fill_missing_settings
 from lib_facepop.webui.panel import build_panel
 
 log = logging.getLogger("facepop")
@@ -89,4 +88,3 @@ def _register(register, callback, name: str) -> None:
 
 _register(script_callbacks.on_app_started, facepop_api.register_routes, "facepop_routes")
 _register(script_callbacks.on_app_started, _check_detection_in_background, "facepop_check")
-_register(script_callbacks.on_infotext_pasted, fill_missing_settings, "facepop_infotext")

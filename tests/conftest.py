@@ -7,6 +7,9 @@ import os
 import numpy as np
 import pytest
 
+# The `webui` fixture: FacePop inside a test double of the A1111 v1.10.1 WebUI.
+pytest_plugins = ["tests.webui_double_fixtures"]
+
 # MediaPipe's native code logs to stderr; keep test output readable.
 os.environ.setdefault("GLOG_minloglevel", "2")
 

@@ -69,8 +69,8 @@ def test_a_returned_grid_is_dropped() -> None:
 
 def test_an_http_error_reports_the_servers_words() -> None:
     with running_fake_webui() as server:
-        processor = WebUIServerProcessor(server.url, ServerJob(extra={"bogus_field": 1}))
-        with pytest.raises(ServerError, match=r"HTTP 422.*bogus_field"):
+        processor = WebUIServerProcessor(server.url, ServerJob(extra={"restore_faces": "maybe"}))
+        with pytest.raises(ServerError, match=r"HTTP 422.*restore_faces"):
             processor.process([_task(0, 1)], FacePassParams())
 
 

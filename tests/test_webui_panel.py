@@ -93,9 +93,23 @@ def test_the_enable_checkbox_can_be_the_hosts_input_accordion() -> None:
     assert made == [(False, "FacePop", "facepop")]
     assert panel.controls[0] is panel.by_name["enabled"]
     assert panel.controls[0].elem_id == "facepop-checkbox"
-    keys = [key for _, key in panel.infotext_fields()]
-    assert keys == [spec.infotext_key for spec in option_specs()]
-    assert panel.paste_field_names() == keys
+    readers = [reader for _, reader in panel.infotext_fields()]
+    assert [control for control, _ in panel.infotext_fields()] == panel.controls
+    pasted = {"Steps": "20", "FacePop enabled": "True", "FacePop padding": "20.0",
+              "FacePop face order": "left_to_right", "FacePop face width": "wide"}
+    values = [read(pasted) for read in readers]
+    # Settings the image doesn't mention are its defaults; a garbled value changes nothing.
+    assert values[option_names().index("face_width")] is None
+    values[option_names().index("face_width")] = 720
+    assert FacePopSettings.from_positional(values) == FacePopSettings(
+        enabled=True, padding=20.0, face_order="left_to_right")
+    # Parameters of an image made without FacePop leave the panel alone.
+    assert all(read({"Steps": "20", "Seed": "1"}) is None for read in readers)
+    assert panel.paste_field_names() == [spec.infotext_key for spec in option_specs()]
+
+
+def option_names() -> list[str]:
+    return [spec.name for spec in option_specs()]
 
 
 def _gradio4_python() -> str | None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -70,8 +71,10 @@ class WebUIFacePass:
     name = "webui"
 
     def __init__(self, p: Any, *, processing: Any, state: Any, allowed_scripts: set[str],
-                 subseed: int, max_batch: int) -> None:
+                 subseed: int, max_batch: int,
+                 quiet: Callable[[], AbstractContextManager[Any]] = nullcontext) -> None:
         self.p = p
+        self.quiet = quiet
         self.processing = processing
         self.state = state
         self.allowed_scripts = allowed_scripts
@@ -91,7 +94,8 @@ class WebUIFacePass:
             raise FacePassInterruptedError("interrupted before the face pass")
         nested = self.nested_job(tasks, params)
         try:
-            processed = self.processing.process_images(nested)
+            with self.quiet():
+                processed = self.processing.process_images(nested)
         finally:
             close = getattr(nested, "close", None)
             if callable(close):
@@ -113,43 +117,48 @@ class WebUIFacePass:
         """The nested img2img job for these faces (one batch item per face)."""
         p = self.p
         height, width = tasks[0].image.shape[:2]
+        fields: dict[str, Any] = {
+            "prompt": [task.prompt for task in tasks],
+            "negative_prompt": [task.negative_prompt for task in tasks],
+            "seed": [task.seed for task in tasks],
+            "subseed": self.subseed,
+            "subseed_strength": p.subseed_strength,
+            "seed_resize_from_h": p.seed_resize_from_h,
+            "seed_resize_from_w": p.seed_resize_from_w,
+            "sampler_name": p.sampler_name,
+            "scheduler": getattr(p, "scheduler", None),
+            "batch_size": len(tasks),
+            "n_iter": 1,
+            "steps": params.steps if params.steps is not None else p.steps,
+            "cfg_scale": params.cfg_scale if params.cfg_scale is not None else p.cfg_scale,
+            "width": width,
+            "height": height,
+            "denoising_strength": (params.denoising_strength
+                                   if params.denoising_strength is not None
+                                   else p.denoising_strength),
+        }
         nested = self.processing.StableDiffusionProcessingImg2Img(
             sd_model=p.sd_model,
             outpath_samples=p.outpath_samples,
             outpath_grids=p.outpath_grids,
-            prompt=[task.prompt for task in tasks],
-            negative_prompt=[task.negative_prompt for task in tasks],
             styles=[],
-            seed=[task.seed for task in tasks],
-            subseed=self.subseed,
-            subseed_strength=p.subseed_strength,
-            seed_resize_from_h=p.seed_resize_from_h,
-            seed_resize_from_w=p.seed_resize_from_w,
-            sampler_name=p.sampler_name,
-            scheduler=getattr(p, "scheduler", None),
-            batch_size=len(tasks),
-            n_iter=1,
-            steps=params.steps if params.steps is not None else p.steps,
-            cfg_scale=params.cfg_scale if params.cfg_scale is not None else p.cfg_scale,
-            width=width,
-            height=height,
             restore_faces=False,
             tiling=p.tiling,
             do_not_save_samples=True,
             do_not_save_grid=True,
             init_images=[Image.fromarray(task.image) for task in tasks],
             resize_mode=0,
-            denoising_strength=(params.denoising_strength
-                                if params.denoising_strength is not None
-                                else p.denoising_strength),
             image_cfg_scale=getattr(p, "image_cfg_scale", None),
             initial_noise_multiplier=getattr(p, "initial_noise_multiplier", None),
             mask=None,
             override_settings={},
             override_settings_restore_afterwards=False,
+            **fields,
         )
+        setattr(nested, NESTED_MARK, True)
+        # The job's mode first: assigning scripts and args runs the allowed scripts' setup(),
+        # which behaves differently for UI and API jobs.
+        nested.is_api = getattr(p, "is_api", False)
         nested.scripts = face_pass_runner(p.scripts, self.allowed_scripts)
         nested.script_args = p.script_args
-        nested.is_api = getattr(p, "is_api", False)
-        setattr(nested, NESTED_MARK, True)
         return nested

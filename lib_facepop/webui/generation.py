@@ -65,6 +65,8 @@ class HostServices:
     models_dir: str | None
     max_face_batch: int
     autocast: Any = contextlib.nullcontext
+    quiet_nested_pass: Any = contextlib.nullcontext
+    """Context for a nested pass: keeps it from overwriting the job's params.txt."""
 
 
 @dataclass
@@ -131,7 +133,6 @@ class FacePopJob:
         self.originals = _Originals.capture(p)
         self.slots: list[_Slot] = []
         self.user_mask: np.ndarray | None = None
-        self.batch_size = int(p.batch_size)
         self.failed = False
         self.stopped = False
         self.face_passes = 0
@@ -159,7 +160,7 @@ class FacePopJob:
         allowed = faces_allowed(self.user_mask, bool(p.inpainting_mask_invert))
         pipeline = self._pipeline(IdentityProcessor())
         analysed_by_source: dict[int, PreparedImage] = {}
-        slot_count = self.batch_size if len(sources) == 1 else len(sources)
+        slot_count = int(p.batch_size) if len(sources) == 1 else len(sources)
         for position in range(slot_count):
             source = sources[0] if len(sources) == 1 else sources[position]
             if id(source) not in analysed_by_source:
@@ -195,13 +196,16 @@ class FacePopJob:
         if not analysed.faces:
             return analysed.image, empty
         p = self.p
-        item = batch_number * self.batch_size + slot.position
+        # The host slices batch n as items [n * batch_size, (n + 1) * batch_size), with the
+        # batch size its first init() settled on.
+        item = batch_number * int(p.batch_size) + slot.position
         main = MainJob(prompt=p.all_prompts[item], negative_prompt=p.all_negative_prompts[item],
                        seed=int(p.all_seeds[item]))
         face_pass = WebUIFacePass(
             p, processing=self.host.processing, state=self.host.state,
             allowed_scripts=allowed_script_names(self.settings.face_pass_scripts),
-            subseed=int(p.all_subseeds[item]), max_batch=self.host.max_face_batch)
+            subseed=int(p.all_subseeds[item]), max_batch=self.host.max_face_batch,
+            quiet=self.host.quiet_nested_pass)
         self.host.state.textinfo = (f"FacePop: {len(analysed.faces)} face(s) of image "
                                     f"{item + 1}")
         try:

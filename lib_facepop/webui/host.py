@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 
 from lib_facepop.webui.generation import HostServices
 
 DEFAULT_MAX_FACE_BATCH = 8
 MODELS_SUBFOLDER = "facepop"
+
+
+@contextlib.contextmanager
+def _without_prompt_history(cmd_opts: object) -> Iterator[None]:
+    """A nested process_images writes its own infotext to params.txt (what "paste" reads
+    with an empty prompt); keep the user's job's there."""
+    before = getattr(cmd_opts, "no_prompt_history", False)
+    cmd_opts.no_prompt_history = True
+    try:
+        yield
+    finally:
+        cmd_opts.no_prompt_history = before
 
 
 def host_services() -> HostServices:
@@ -34,4 +47,5 @@ def host_services() -> HostServices:
         max_face_batch=int(getattr(cmd_opts, "facepop_face_batch", None)
                            or DEFAULT_MAX_FACE_BATCH),
         autocast=autocast,
+        quiet_nested_pass=lambda: _without_prompt_history(cmd_opts),
     )

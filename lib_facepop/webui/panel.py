@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib_facepop.settings import OptionSpec, option_specs
+from lib_facepop.webui.infotext import infotext_reader
 
 PANEL_ELEM_ID = "facepop"
 
@@ -56,8 +57,10 @@ class Panel:
     controls: list[Any]
     by_name: dict[str, Any]
 
-    def infotext_fields(self) -> list[tuple[Any, str]]:
-        return [(self.by_name[spec.name], spec.infotext_key) for spec in option_specs()]
+    def infotext_fields(self) -> list[tuple[Any, Callable[[Any], Any]]]:
+        """(control, reader) pairs: the WebUI calls each reader with pasted parameters."""
+        return [(self.by_name[spec.name], infotext_reader(spec.name))
+                for spec in option_specs()]
 
     def paste_field_names(self) -> list[str]:
         return [spec.infotext_key for spec in option_specs()]

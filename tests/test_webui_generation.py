@@ -1,0 +1,356 @@
+"""FacePop inside the WebUI (the A1111 v1.10.1 test double): one generation end to end.
+
+The double's sampler paints each batch item as ``init * (1 - d) + colour(seed, prompt) * d``.
+With a denoising strength of 1 a pixel therefore shows exactly which pass made it: the face
+pass (the face's own seed and prompt) or the main pass (the image's seed and prompt).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lib_facepop.settings import FacePopSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+TILE = 512
+# The astronaut's face centre in her photo (see test_detect.py).
+FACE_CENTRE = (224, 125)
+BACKGROUND = (40, 490)  # bottom-left corner of the first tile: her suit, far from the face
+
+
+@pytest.fixture(scope="module")
+def three_faces(astronaut) -> Image.Image:
+    return Image.fromarray(np.hstack([astronaut] * 3))
+
+
+def _face_centre(tile: int) -> tuple[int, int]:
+    return FACE_CENTRE[0] + tile * TILE, FACE_CENTRE[1]
+
+
+def _args(webui, **settings) -> tuple:
+    values = FacePopSettings(**settings).to_positional()
+    return webui.ui_args(overrides={"FacePop": values})
+
+
+def _colour(webui, seed: int, prompt: str) -> tuple[int, int, int]:
+    return tuple(webui.processing.expected_colour(seed, prompt))
+
+
+def _pixel(image: Image.Image, xy: tuple[int, int]) -> tuple[int, int, int]:
+    return tuple(int(v) for v in np.asarray(image.convert("RGB"))[xy[1], xy[0]])
+
+
+def _passes(webui) -> tuple[list[dict], list[dict]]:
+    log = webui.process_images_log
+    return [e for e in log if not e["nested"]], [e for e in log if e["nested"]]
+
+
+def _generate(webui, image, *, settings, **kwargs):
+    kwargs.setdefault("denoising_strength", 1.0)
+    kwargs.setdefault("width", image.width)
+    kwargs.setdefault("height", image.height)
+    kwargs.setdefault("prompt", "photo")
+    images, *_ = webui.run_img2img(image, script_args=_args(webui, **settings), **kwargs)
+    return images
+
+
+FACE_SETTINGS = {"enabled": True, "face_width": 256, "face_height": 256,
+                 "face_order": "left_to_right", "mask_source": "ellipse"}
+
+
+def test_three_faces_one_face_pass_one_main_pass_each_pixel_processed_once(
+        webui, three_faces) -> None:
+    webui.load_extension(ROOT)
+    settings = dict(FACE_SETTINGS, separate_face_processing=True, face_denoising_strength=1.0,
+                    face_prompt="left [SEP] middle [SEP] right")
+    (image,) = _generate(webui, three_faces, settings=settings)
+
+    main, nested = _passes(webui)
+    assert len(main) == 1 and len(nested) == 1
+    face_pass = nested[0]
+    assert (face_pass["batch_size"], face_pass["n_init_images"]) == (3, 3)
+    assert (face_pass["width"], face_pass["height"]) == (256, 256)
+    assert face_pass["prompts"] == ["left", "middle", "right"]
+    seed = main[0]["seeds"][0]
+    assert face_pass["seeds"] == [seed, seed + 1, seed + 2]
+    assert main[0]["image_mask_given"] and main[0]["batch_size"] == 1
+    # Only the allowed always-on scripts (none here), never FacePop, run in the face pass.
+    assert face_pass["alwayson_scripts"] == []
+
+    for tile, prompt in enumerate(("left", "middle", "right")):
+        assert _pixel(image, _face_centre(tile)) == _colour(webui, seed + tile, prompt)
+    assert _pixel(image, BACKGROUND) == _colour(webui, seed, "photo")
+    assert webui.reports == []
+
+
+def test_face_pass_inherits_the_job_unless_overridden(webui, three_faces) -> None:
+    webui.load_extension(ROOT)
+    _generate(webui, three_faces, settings=FACE_SETTINGS, cfg_scale=5.5,
+              denoising_strength=0.6)
+    main, (face_pass,) = _passes(webui)
+    assert face_pass["steps"] == main[0]["steps"]
+    assert face_pass["cfg_scale"] == 5.5 and face_pass["denoising_strength"] == 0.6
+    assert face_pass["sampler_name"] == main[0]["sampler_name"]
+    assert face_pass["prompts"] == ["photo"] * 3
+
+    webui.processing.reset_process_images_log()
+    settings = dict(FACE_SETTINGS, separate_face_processing=True, face_steps=7,
+                    face_cfg_scale=3.0, face_denoising_strength=0.3)
+    _generate(webui, three_faces, settings=settings)
+    _, (face_pass,) = _passes(webui)
+    assert (face_pass["steps"], face_pass["cfg_scale"], face_pass["denoising_strength"]) == (
+        7, 3.0, 0.3)
+
+
+def test_batch_size_and_count_give_every_image_its_own_face_pass(webui, astronaut
+                                                                 ) -> None:
+    webui.load_extension(ROOT)
+    image = Image.fromarray(astronaut)
+    images = _generate(webui, image, settings=FACE_SETTINGS, batch_size=2, n_iter=2)
+    main, nested = _passes(webui)
+    assert len(main) == 1 and len(nested) == 4
+    seeds = main[0]["seeds"] if len(main[0]["seeds"]) == 4 else [
+        s for batch in main[0]["batches"] for s in batch["seeds"]]
+    assert [entry["seeds"] for entry in nested] == [[s] for s in seeds]
+    outputs = [im for im in images if im.size == image.size][-4:]
+    for output, item_seed in zip(outputs, seeds, strict=True):
+        assert _pixel(output, FACE_CENTRE) == _colour(webui, item_seed, "photo")
+        assert _pixel(output, BACKGROUND) == _colour(webui, item_seed, "photo")
+    assert len({_pixel(output, FACE_CENTRE) for output in outputs}) == 4
+
+
+def test_faces_outside_the_users_inpaint_mask_are_left_alone(webui, three_faces
+                                                             ) -> None:
+    webui.load_extension(ROOT)
+    mask = np.zeros((TILE, 3 * TILE), np.uint8)
+    mask[:, :TILE] = 255  # the user inpaints the first tile only
+    images = _generate(webui, three_faces, settings=FACE_SETTINGS,
+                       mask=Image.fromarray(mask), mask_blur=0)
+    image = images[0]
+    main, (face_pass,) = _passes(webui)
+    assert face_pass["batch_size"] == 1
+    seed = main[0]["seeds"][0]
+    assert _pixel(image, _face_centre(0)) == _colour(webui, seed, "photo")
+    # Outside the user's mask nothing changes: the other faces keep their own pixels.
+    original = np.asarray(three_faces)
+    for tile in (1, 2):
+        x, y = _face_centre(tile)
+        assert _pixel(image, (x, y)) == tuple(int(v) for v in original[y, x])
+    assert _pixel(image, BACKGROUND) == _colour(webui, seed, "photo")
+
+
+def test_inpaint_not_masked_protects_the_masked_part_and_the_faces(webui, three_faces
+                                                                   ) -> None:
+    webui.load_extension(ROOT)
+    mask = np.zeros((TILE, 3 * TILE), np.uint8)
+    mask[:, 2 * TILE:] = 255  # masked: the third tile; "inpaint not masked" works elsewhere
+    images = _generate(webui, three_faces, settings=FACE_SETTINGS,
+                       mask=Image.fromarray(mask), mask_blur=0, inpainting_mask_invert=1)
+    image = images[0]
+    main, (face_pass,) = _passes(webui)
+    assert face_pass["batch_size"] == 2
+    seed = main[0]["seeds"][0]
+    assert _pixel(image, _face_centre(0)) == _colour(webui, seed, "photo")
+    assert _pixel(image, _face_centre(1)) == _colour(webui, seed + 1, "photo")
+    x, y = _face_centre(2)
+    assert _pixel(image, (x, y)) == tuple(int(v) for v in np.asarray(three_faces)[y, x])
+
+
+def test_infotext_holds_non_default_settings_and_pastes_them_back(webui, astronaut
+                                                                  ) -> None:
+    runner = webui.load_extension(ROOT)
+    settings = dict(FACE_SETTINGS, padding=20.0, separate_face_processing=True,
+                    face_prompt="freckles, smile [SEP] beard")
+    images = _generate(webui, Image.fromarray(astronaut), settings=settings)
+    infotext = images[0].info["parameters"]
+    assert "FacePop enabled: True" in infotext and "FacePop padding: 20.0" in infotext
+    assert 'FacePop face prompt: "freckles, smile [SEP] beard"' in infotext
+    assert "FacePop version: " in infotext
+
+    updates = webui.paste(infotext)
+    script = runner.script("FacePop")
+    fields = runner.infotext_fields
+    start = next(i for i, (component, _) in enumerate(fields)
+                 if component is script.controls[0])
+    values = [update.get("value") for update in updates[start:start + len(script.controls)]]
+    assert FacePopSettings.from_positional(values) == FacePopSettings(**settings)
+
+
+def test_api_takes_named_or_positional_args(webui, astronaut) -> None:
+    webui.install_extension(ROOT)
+    webui.start()
+    for args in ([dict(FACE_SETTINGS)], FacePopSettings(**FACE_SETTINGS).to_positional()):
+        webui.processing.reset_process_images_log()
+        reply = webui.api_img2img({
+            "init_images": [Image.fromarray(astronaut)], "prompt": "photo", "steps": 3,
+            "denoising_strength": 1.0, "seed": 77, "width": 512, "height": 512,
+            "alwayson_scripts": {"FacePop": {"args": args}}})
+        _, nested = _passes(webui)
+        assert len(nested) == 1 and nested[0]["seeds"] == [77]
+        info = json.loads(reply["info"])
+        assert "FacePop enabled: True" in info["infotexts"][0]
+
+
+def test_interrupt_in_the_face_pass_stops_the_job(webui, astronaut, tmp_path
+                                                  ) -> None:
+    webui.load_extension(ROOT)
+    webui.load_extension(_probe(tmp_path, action="interrupt"))
+    settings = dict(FACE_SETTINGS, face_pass_scripts="probe")
+    images = _generate(webui, Image.fromarray(astronaut), settings=settings)
+    main, nested = _passes(webui)
+    assert len(nested) == 1
+    assert main[0]["batches"] == []  # the main pass never sampled
+    assert not [im for im in images if im.size == (TILE, TILE)]
+
+
+def test_skip_in_the_face_pass_leaves_that_image_to_the_main_pass(webui, astronaut, tmp_path
+                                                                  ) -> None:
+    webui.load_extension(ROOT)
+    webui.load_extension(_probe(tmp_path, action="skip"))
+    settings = dict(FACE_SETTINGS, face_pass_scripts="probe")
+    images = _generate(webui, Image.fromarray(astronaut), settings=settings, n_iter=2)
+    main, nested = _passes(webui)
+    assert len(nested) == 2 and not main[0]["image_mask_given"]
+    # The second face pass runs inside the main loop: its Skip must not skip the main batch.
+    assert [batch["skipped"] for batch in main[0]["batches"]] == [False, False]
+    outputs = [im for im in images if im.size == (TILE, TILE)][-2:]
+    for output, seed in zip(outputs, main[0]["seeds"], strict=True):
+        assert _pixel(output, FACE_CENTRE) == _colour(webui, seed, "photo")
+
+
+@pytest.mark.parametrize("broken", ["create_detector", "main_pass_mask"])
+def test_a_failure_inside_facepop_still_gives_the_normal_result(webui, astronaut, caplog,
+                                                                broken) -> None:
+    webui.load_extension(ROOT)
+    generation = sys.modules["lib_facepop.webui.generation"]
+
+    def explode(*args, **kwargs):
+        raise RuntimeError(f"{broken} exploded")
+
+    original = getattr(generation, broken)
+    setattr(generation, broken, explode)
+    try:
+        with caplog.at_level(logging.ERROR):
+            (image,) = _generate(webui, Image.fromarray(astronaut), settings=FACE_SETTINGS,
+                                 denoising_strength=0.5)
+    finally:
+        setattr(generation, broken, original)
+    (main, *_), _ = _passes(webui)
+    assert not main["image_mask_given"]
+    seed = main["seeds"][0]
+    # Plain img2img of the ORIGINAL image: the job's own init image was put back.
+    for xy in (FACE_CENTRE, BACKGROUND):
+        original = astronaut[xy[1], xy[0]].astype(float)
+        colour = np.asarray(_colour(webui, seed, "photo"), dtype=float)
+        expected = tuple(int(v) for v in np.floor(original * 0.5 + colour * 0.5 + 0.5))
+        assert _pixel(image, xy) == expected
+    failures = [r for r in caplog.records if "FacePop failed" in r.getMessage()]
+    assert len(failures) == 1 and f"{broken} exploded" in caplog.text
+    assert webui.reports == []  # FacePop caught it; the host had nothing to report
+
+
+def _probe(tmp_path: Path, action: str | None) -> Path:
+    """An always-on extension that interrupts or skips (``action``) when it runs inside a
+    face pass, or just runs there (None)."""
+    root = tmp_path / "probe"
+    (root / "scripts").mkdir(parents=True, exist_ok=True)
+    (root / "scripts" / "probe.py").write_text(textwrap.dedent(f'''
+        from modules import scripts, shared
+
+
+        class Probe(scripts.Script):
+            def title(self):
+                return "Probe"
+
+            def show(self, is_img2img):
+                return scripts.AlwaysVisible
+
+            def process_batch(self, p, *args, **kwargs):
+                # Inside the batch loop, as a click on Skip or Interrupt during sampling.
+                if {action!r} and getattr(p, "facepop_nested", False):
+                    getattr(shared.state, {action!r})()
+    '''))
+    return root
+
+
+def test_only_the_allowed_always_on_scripts_run_in_the_face_pass(webui, astronaut, tmp_path
+                                                                 ) -> None:
+    webui.load_extension(ROOT)
+    webui.load_extension(_probe(tmp_path, action=None))
+    for allowed, expected in (("controlnet", []), ("probe, controlnet", ["Probe"])):
+        webui.processing.reset_process_images_log()
+        _generate(webui, Image.fromarray(astronaut),
+                  settings=dict(FACE_SETTINGS, face_pass_scripts=allowed))
+        main, (face_pass,) = _passes(webui)
+        assert face_pass["alwayson_scripts"] == expected
+        assert "FacePop" in main[0]["alwayson_scripts"]
+
+
+def test_progress_counts_the_face_passes_and_params_txt_keeps_the_job(webui, three_faces,
+                                                                      tmp_path
+                                                                      ) -> None:
+    webui.set_commandline_args("--facepop-face-batch 2")
+    webui.load_extension(ROOT)
+    webui.load_extension(_state_recorder(tmp_path))
+    _generate(webui, three_faces, settings=FACE_SETTINGS, n_iter=2)
+    _, nested = _passes(webui)
+    # 3 faces, at most 2 per face pass: 2 passes per image, for each of the 2 batches.
+    assert [entry["batch_size"] for entry in nested] == [2, 1, 2, 1]
+    recorded = json.loads((tmp_path / "state.json").read_text())
+    assert recorded["job_count"] == 2 + 4
+    assert recorded["job_no"] == recorded["job_count"]
+    params = (webui.data_path / "params.txt").read_text()
+    assert "FacePop enabled: True" in params and "Size: 1536x512" in params
+
+
+def test_processed_faces_are_saved_through_the_webui_only_when_saving(webui, astronaut
+                                                                      ) -> None:
+    webui.install_extension(ROOT)
+    webui.start()
+    payload = {"init_images": [Image.fromarray(astronaut)], "prompt": "photo", "steps": 3,
+               "denoising_strength": 0.5, "seed": 5, "width": 512, "height": 512,
+               "alwayson_scripts": {"FacePop": {"args": [dict(FACE_SETTINGS, debug=True)]}}}
+    webui.api_img2img(payload)  # API default: save_images false
+    outputs = Path(webui.shared.opts.outdir_img2img_samples)
+    assert not (outputs / "facepop").exists()
+
+    webui.api_img2img(dict(payload, save_images=True))
+    faces = [p for p in (outputs / "facepop").rglob("*.png") if "debug" not in p.parts]
+    assert len(faces) == 1
+    info = Image.open(faces[0]).info["parameters"]
+    assert "Seed: 5" in info and "Size: 256x256" in info  # the face pass's own infotext
+    (debug,) = (outputs / "facepop" / "debug").iterdir()
+    assert (debug / "contact-sheet.png").exists() and (debug / "run.json").exists()
+
+
+def _state_recorder(tmp_path: Path) -> Path:
+    root = tmp_path / "recorder"
+    (root / "scripts").mkdir(parents=True, exist_ok=True)
+    target = tmp_path / "state.json"
+    (root / "scripts" / "recorder.py").write_text(textwrap.dedent(f"""
+        import json
+
+        from modules import scripts, shared
+
+
+        class StateRecorder(scripts.Script):
+            def title(self):
+                return "State recorder"
+
+            def show(self, is_img2img):
+                return scripts.AlwaysVisible
+
+            def postprocess(self, p, processed, *args):
+                state = shared.state
+                with open({str(target)!r}, "w") as f:
+                    json.dump({{"job_count": state.job_count, "job_no": state.job_no}}, f)
+    """))
+    return root
