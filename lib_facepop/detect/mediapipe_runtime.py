@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import metadata, resources
 from types import ModuleType
 from typing import Any
@@ -38,9 +38,16 @@ class LockedSolution:
         self.name = name
 
     def process(self, rgb: np.ndarray) -> Any:
+        return self.process_inputs(np.ascontiguousarray(rgb))
+
+    def process_inputs(self, inputs: np.ndarray | Mapping[str, Any]) -> Any:
+        """Run the graph on one image, or on named input streams (arrays made contiguous)."""
+        if isinstance(inputs, Mapping):
+            inputs = {name: np.ascontiguousarray(value) if isinstance(value, np.ndarray)
+                      else value for name, value in inputs.items()}
         with self._lock:
             try:
-                return self._solution.process(np.ascontiguousarray(rgb))
+                return self._solution.process(inputs)
             except AttributeError as exc:
                 # mediapipe >= 0.10.13 under protobuf 3.x fails here on every detection.
                 if "GetPrototype" in str(exc) or "MessageFactory" in str(exc):
@@ -94,6 +101,42 @@ def face_mesh() -> LockedSolution:
         static_image_mode=True, max_num_faces=1, refine_landmarks=True,
         min_detection_confidence=0.5)
     return LockedSolution(solution, "face_mesh")
+
+
+@functools.lru_cache(maxsize=4)
+def blazeface(model_selection: int, min_score: float) -> LockedSolution:
+    """BlazeFace in FacePop's own graph, reporting detections scored ``min_score`` and up.
+
+    Unlike ``face_detection`` (whose stock graph drops everything under 0.5), this reports
+    weak detections too; the aggressive search uses them as proposals to confirm.
+    """
+    import_mediapipe()
+    from mediapipe.python import solution_base
+
+    from lib_facepop.detect import graphs
+
+    config = graphs.parse_config(graphs.blazeface_config_text(model_selection, min_score))
+    solution = solution_base.SolutionBase(graph_config=config,
+                                          outputs=[graphs.DETECTIONS_STREAM])
+    return LockedSolution(solution, f"blazeface[{model_selection}, {min_score}]")
+
+
+@functools.lru_cache(maxsize=1)
+def face_landmarks_in_region() -> LockedSolution:
+    """The 478-point face landmark model (with attention) run on a region we give it.
+
+    ``process_inputs({"image": rgb, "roi": NormalizedRect})``; see graphs.py.
+    """
+    import_mediapipe()
+    from mediapipe.python import solution_base
+
+    from lib_facepop.detect import graphs
+
+    config = graphs.parse_config(graphs.landmarks_in_region_config_text())
+    solution = solution_base.SolutionBase(graph_config=config,
+                                          side_inputs={"with_attention": True},
+                                          outputs=[graphs.LANDMARKS_STREAM])
+    return LockedSolution(solution, "face_landmarks_in_region")
 
 
 @functools.lru_cache(maxsize=1)
