@@ -1,0 +1,92 @@
+"""Aggressive detection: every face, any size, any roll.
+
+1. Search: BlazeFace (short range, low score floor) over the views of a search plan
+   (several scales, overlapping tiles, optional turns), every find mapped back to source
+   coordinates.
+2. Merge: one proposal per face across all views (NMS in source coordinates), so each face
+   is confirmed once.
+3. Confirm: each proposal, strongest first, is cut out upright and confirmed by a BlazeFace
+   pass and the face landmarks (confirm.py); what they turn down is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import numpy as np
+
+from lib_facepop.detect import mediapipe_runtime
+from lib_facepop.detect.base import DetectionOptions
+from lib_facepop.detect.blazeface import propose_candidates
+from lib_facepop.detect.confirm import confirm_proposal
+from lib_facepop.detect.search_plan import SearchPlan, SearchSettings, plan_search
+from lib_facepop.detect.selection import non_max_suppression, same_face
+from lib_facepop.detect.views import View, face_to_source, resized, rotated, tile_of
+from lib_facepop.faces import Face
+
+log = logging.getLogger(__name__)
+
+# Proposals scored below this are not worth confirming.
+PROPOSAL_MIN_SCORE = 0.2
+# A view whose pixels vary less than this (standard deviation, 0-255) holds no face.
+FLAT_VIEW_STD = 2.0
+
+
+class AggressiveDetector:
+    """Finds small, tilted and upside-down faces; see the module docstring."""
+
+    name = "aggressive"
+
+    def __init__(self, search: SearchSettings | None = None,
+                 proposal_min_score: float = PROPOSAL_MIN_SCORE) -> None:
+        self.search = search or SearchSettings()
+        self.proposal_min_score = proposal_min_score
+
+    def detect(self, image: np.ndarray, options: DetectionOptions) -> list[Face]:
+        mediapipe_runtime.check_mediapipe()
+        height, width = image.shape[:2]
+        plan = plan_search(width, height, options.min_face_size, self.search)
+        proposals = self.propose(image, plan)
+        faces = self.confirm(image, proposals, options)
+        log.debug("aggressive detection: %d views, %d proposals, %d faces (smallest face "
+                  "searched %.0f px)", plan.view_count, len(proposals), len(faces),
+                  plan.smallest_face)
+        return faces
+
+    def propose(self, image: np.ndarray, plan: SearchPlan) -> list[Face]:
+        """Proposals from every view of the plan, merged: one per face, strongest first."""
+        found = []
+        for view in views_of(image, plan):
+            if float(view.pixels.std()) < FLAT_VIEW_STD:
+                continue
+            for candidate in propose_candidates(view.pixels, self.proposal_min_score):
+                found.append(face_to_source(candidate, view.to_source))
+        return non_max_suppression(found)
+
+    def confirm(self, image: np.ndarray, proposals: list[Face],
+                options: DetectionOptions) -> list[Face]:
+        """Confirmed faces, each once; proposals of a face already confirmed are skipped."""
+        confirmed: list[Face] = []
+        for proposal in proposals:
+            if any(same_face(proposal, face) for face in confirmed):
+                continue
+            face = confirm_proposal(image, proposal, options.confidence)
+            if face is not None:
+                confirmed.append(face)
+        return non_max_suppression(confirmed)
+
+
+def views_of(image: np.ndarray, plan: SearchPlan) -> Iterator[View]:
+    """The plan's views, coarse to fine. Each layer is shrunk from the finest one, so a
+    huge image is resampled in full only once."""
+    finest_level = max(plan.levels, key=lambda level: level.scale)
+    finest = resized(image, finest_level.resized_size)
+    for level in plan.levels:
+        layer = resized(finest.pixels, level.resized_size)
+        layer = View(layer.pixels, layer.to_source.then(finest.to_source), layer.label)
+        turned = rotated(layer.pixels, level.turn)
+        turned = View(turned.pixels, turned.to_source.then(layer.to_source),
+                      f"scale {level.scale:.3g} {turned.label}")
+        for rect in level.tiles:
+            yield tile_of(turned, rect)
