@@ -5,8 +5,11 @@
    coordinates.
 2. Merge: one proposal per face across all views (NMS in source coordinates), so each face
    is confirmed once.
-3. Confirm: each proposal, strongest first, is cut out upright and confirmed by a BlazeFace
-   pass and the face landmarks (confirm.py); what they turn down is dropped.
+3. Confirm: every proposal is screened upright and upside down (two proposals per
+   BlazeFace pass); each survivor, strongest first, is verified upright at the size
+   BlazeFace is surest at and refined by the face landmarks (confirm.py). What BlazeFace
+   or the landmarks turn down is dropped. Confidence below confirm.VERIFY_MIN_SCORE has
+   no effect here: no face is kept that scores less upright.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 from lib_facepop.detect import mediapipe_runtime
 from lib_facepop.detect.base import DetectionOptions
 from lib_facepop.detect.blazeface import propose_candidates
-from lib_facepop.detect.confirm import confirm_proposal
+from lib_facepop.detect.confirm import VERIFY_MIN_SCORE, confirm, screen
 from lib_facepop.detect.search_plan import SearchPlan, SearchSettings, plan_search
 from lib_facepop.detect.selection import non_max_suppression, same_face
 from lib_facepop.detect.views import View, face_to_source, resized, rotated, tile_of
@@ -67,14 +70,15 @@ class AggressiveDetector:
     def confirm(self, image: np.ndarray, proposals: list[Face],
                 options: DetectionOptions) -> list[Face]:
         """Confirmed faces, each once; proposals of a face already confirmed are skipped."""
-        confirmed: list[Face] = []
-        for proposal in proposals:
-            if any(same_face(proposal, face) for face in confirmed):
+        min_score = max(options.confidence, VERIFY_MIN_SCORE)
+        faces: list[Face] = []
+        for detection in non_max_suppression(screen(image, proposals)):
+            if any(same_face(detection, face) for face in faces):
                 continue
-            face = confirm_proposal(image, proposal, options.confidence)
+            face = confirm(image, detection, min_score)
             if face is not None:
-                confirmed.append(face)
-        return non_max_suppression(confirmed)
+                faces.append(face)
+        return non_max_suppression(faces)
 
 
 def views_of(image: np.ndarray, plan: SearchPlan) -> Iterator[View]:

@@ -86,20 +86,20 @@ def _plan_from(width: int, height: int, smallest_face: float,
     size = settings.view_size
     overlap = int(math.ceil(2.0 * settings.smallest_face_in_view))
     whole_scale = size / max(width, height)
-    levels: list[SearchLevel] = []
+    scales: list[list[SearchLevel]] = []  # fine to coarse, each with its turns
     face = smallest_face
     while True:
         scale = settings.smallest_face_in_view / face
         if scale <= whole_scale:
             break
-        levels.extend(_turned_levels(width, height, scale, face, settings, overlap))
+        scales.append(_turned_levels(width, height, scale, face, settings, overlap))
         face *= 2.0
     # The coarsest level: the whole image in one view (never enlarged).
     scale = min(whole_scale, 1.0)
-    levels.extend(_turned_levels(width, height, scale, settings.smallest_face_in_view / scale,
+    scales.append(_turned_levels(width, height, scale, settings.smallest_face_in_view / scale,
                                  settings, overlap=None))
-    levels.reverse()
-    return SearchPlan(levels=tuple(levels), smallest_face=smallest_face)
+    levels = tuple(level for turns in reversed(scales) for level in turns)
+    return SearchPlan(levels=levels, smallest_face=smallest_face)
 
 
 def _turned_levels(width: int, height: int, scale: float, smallest_face: float,
