@@ -22,9 +22,10 @@ import numpy as np
 from lib_facepop.detect import mediapipe_runtime
 from lib_facepop.detect.base import DetectionOptions
 from lib_facepop.detect.blazeface import propose_candidates
-from lib_facepop.detect.confirm import VERIFY_MIN_SCORE, confirm, screen
+from lib_facepop.detect.confirm import SCREEN_BATCH, VERIFY_MIN_SCORE, confirm, screen
+from lib_facepop.detect.parallel import default_workers, map_with_copies
 from lib_facepop.detect.search_plan import SearchPlan, SearchSettings, plan_search
-from lib_facepop.detect.selection import non_max_suppression, same_face
+from lib_facepop.detect.selection import non_max_suppression
 from lib_facepop.detect.views import View, face_to_source, resized, rotated, tile_of
 from lib_facepop.faces import Face
 
@@ -42,9 +43,14 @@ class AggressiveDetector:
     name = "aggressive"
 
     def __init__(self, search: SearchSettings | None = None,
-                 proposal_min_score: float = PROPOSAL_MIN_SCORE) -> None:
+                 proposal_min_score: float = PROPOSAL_MIN_SCORE,
+                 workers: int | None = None, large_in_view: float = 1.5,
+                 large_min_score: float = 0.5) -> None:
         self.search = search or SearchSettings()
         self.proposal_min_score = proposal_min_score
+        self.large_in_view = large_in_view
+        self.large_min_score = large_min_score
+        self.workers = workers or default_workers()
 
     def detect(self, image: np.ndarray, options: DetectionOptions) -> list[Face]:
         mediapipe_runtime.check_mediapipe()
@@ -59,26 +65,37 @@ class AggressiveDetector:
 
     def propose(self, image: np.ndarray, plan: SearchPlan) -> list[Face]:
         """Proposals from every view of the plan, merged: one per face, strongest first."""
-        found = []
-        for view in views_of(image, plan):
-            if float(view.pixels.std()) < FLAT_VIEW_STD:
-                continue
-            for candidate in propose_candidates(view.pixels, self.proposal_min_score):
-                found.append(face_to_source(candidate, view.to_source))
-        return non_max_suppression(found)
+        views = [view for view in views_of(image, plan)
+                 if float(view.pixels.std()) >= FLAT_VIEW_STD]
+        # A face wider than this in a tile is also seen at the next coarser level at the
+        # size where weak proposals are needed; here it must score like a face that size.
+        large = self.large_in_view * self.search.smallest_face_in_view
+
+        def search(copy: int, view: View) -> list[Face]:
+            whole = view.size == plan.levels[0].layer_size
+            return [face_to_source(candidate, view.to_source) for candidate in
+                    propose_candidates(view.pixels, self.proposal_min_score, copy=copy)
+                    if whole or candidate.size < large
+                    or candidate.score >= self.large_min_score]
+
+        found = map_with_copies(search, views, self.workers)
+        return non_max_suppression([face for faces in found for face in faces])
 
     def confirm(self, image: np.ndarray, proposals: list[Face],
                 options: DetectionOptions) -> list[Face]:
         """Confirmed faces, each once; proposals of a face already confirmed are skipped."""
+        batches = [proposals[i:i + SCREEN_BATCH]
+                   for i in range(0, len(proposals), SCREEN_BATCH)]
+        screened = map_with_copies(lambda copy, batch: screen(image, batch, copy=copy),
+                                   batches, self.workers)
+        # No merging before confirmation: a stronger wrong detection must not push out a
+        # weaker right one. Duplicates are merged once confirmed.
+        detections = [face for faces in screened for face in faces]
         min_score = max(options.confidence, VERIFY_MIN_SCORE)
-        faces: list[Face] = []
-        for detection in non_max_suppression(screen(image, proposals)):
-            if any(same_face(detection, face) for face in faces):
-                continue
-            face = confirm(image, detection, min_score)
-            if face is not None:
-                faces.append(face)
-        return non_max_suppression(faces)
+        confirmed = map_with_copies(
+            lambda copy, detection: confirm(image, detection, min_score, copy),
+            detections, self.workers)
+        return non_max_suppression([face for face in confirmed if face is not None])
 
 
 def views_of(image: np.ndarray, plan: SearchPlan) -> Iterator[View]:

@@ -30,14 +30,16 @@ def detect_candidates(image: np.ndarray, model_selection: int = mediapipe_runtim
 
 
 def propose_candidates(image: np.ndarray, min_score: float,
-                       model_selection: int = mediapipe_runtime.SHORT_RANGE) -> list[Face]:
+                       model_selection: int = mediapipe_runtime.SHORT_RANGE,
+                       copy: int = 0) -> list[Face]:
     """BlazeFace detections scored ``min_score`` and up (as low as PROPOSAL_GRAPH_FLOOR).
 
-    Weak detections are proposals to confirm, not faces.
+    Weak detections are proposals to confirm, not faces. ``copy`` picks the graph copy
+    (see parallel.py).
     """
     if min_score < PROPOSAL_GRAPH_FLOOR:
         raise ValueError(f"proposals go down to {PROPOSAL_GRAPH_FLOOR}, asked for {min_score}")
-    solution = mediapipe_runtime.blazeface(model_selection, PROPOSAL_GRAPH_FLOOR)
+    solution = mediapipe_runtime.blazeface(model_selection, PROPOSAL_GRAPH_FLOOR, copy)
     return _faces(solution.process(image).detections, image, min_score)
 
 

@@ -58,34 +58,38 @@ MAX_ROLL_DISAGREEMENT = 40.0
 MAX_EYE_DISAGREEMENT = 0.75
 
 
+SCREEN_BATCH = 2  # proposals per BlazeFace pass (each shown twice)
+
+
 def screen(image: np.ndarray, proposals: Sequence[Face],
-           min_score: float = SCREEN_MIN_SCORE) -> list[Face]:
+           min_score: float = SCREEN_MIN_SCORE, copy: int = 0) -> list[Face]:
     """For each proposal BlazeFace still finds upright (or upside down) in a small cut-out,
-    that detection in source coordinates; the other proposals are left out."""
+    that detection in source coordinates; the other proposals are left out. One pass per
+    SCREEN_BATCH proposals."""
     found_faces = []
-    for start in range(0, len(proposals), 2):
-        batch = proposals[start:start + 2]
+    for start in range(0, len(proposals), SCREEN_BATCH):
+        batch = proposals[start:start + SCREEN_BATCH]
         views = []
         for proposal in batch:
             upright = upright_cut(image, proposal, MOSAIC_TILE)
             views += [upright, rotated_view(upright, 180.0)]
-        found = best_in_mosaic(views, max(min_score, PROPOSAL_GRAPH_FLOOR))
+        found = best_in_mosaic(views, max(min_score, PROPOSAL_GRAPH_FLOOR), copy)
         for index in range(len(batch)):
-            copies = [found[i] for i in (2 * index, 2 * index + 1) if i in found]
-            if copies:
-                found_faces.append(max(copies, key=lambda face: face.score))
+            shown = [found[i] for i in (2 * index, 2 * index + 1) if i in found]
+            if shown:
+                found_faces.append(max(shown, key=lambda face: face.score))
     return found_faces
 
 
-def confirm(image: np.ndarray, detection: Face,
-            min_score: float = VERIFY_MIN_SCORE) -> Face | None:
+def confirm(image: np.ndarray, detection: Face, min_score: float = VERIFY_MIN_SCORE,
+            copy: int = 0) -> Face | None:
     """The face a screened detection points at: verified upright at full size, refined by
     the face landmarks, in source pixels with its dense mesh; or None."""
     view = upright_cut(image, detection, CUT_SIZE)
-    verified = verify_in(view, min_score)
+    verified = verify_in(view, min_score, copy)
     if verified is None:
         return None
-    mesh_in_view = landmarks_in_region(view.pixels, verified)
+    mesh_in_view = landmarks_in_region(view.pixels, verified, copy)
     if mesh_in_view is None:
         return None
     face = face_from_mesh(view.to_source.apply(mesh_in_view), score=verified.score)
@@ -93,13 +97,13 @@ def confirm(image: np.ndarray, detection: Face,
     return face if landmarks_agree(face, detected) else None
 
 
-def verify_in(view: View, min_score: float) -> Face | None:
+def verify_in(view: View, min_score: float, copy: int = 0) -> Face | None:
     """BlazeFace's best detection near the centre of an upright cut-out (shown to it at
     VERIFY_SIZE px), in the cut-out's pixels; None if none scores ``min_score``."""
     width, height = view.size
     small = cv2.resize(view.pixels, (VERIFY_SIZE, VERIFY_SIZE), interpolation=cv2.INTER_AREA)
     to_view = Affine.scaling(width / VERIFY_SIZE, height / VERIFY_SIZE)
-    best = _best_near_centre(propose_candidates(small, min_score=min_score), VERIFY_SIZE)
+    best = _best_near_centre(propose_candidates(small, min_score, copy=copy), VERIFY_SIZE)
     return None if best is None else face_to_source(best, to_view)
 
 
@@ -118,7 +122,7 @@ def rotated_view(view: View, degrees: float) -> View:
     return View(turned.pixels, turned.to_source.then(view.to_source), turned.label)
 
 
-def best_in_mosaic(views: Sequence[View], min_score: float) -> dict[int, Face]:
+def best_in_mosaic(views: Sequence[View], min_score: float, copy: int = 0) -> dict[int, Face]:
     """One BlazeFace pass over up to four square views side by side (2 x 2, each scaled to
     MOSAIC_TILE px); for each view the best detection near its centre, mapped through that
     view's ``to_source``."""
@@ -131,7 +135,7 @@ def best_in_mosaic(views: Sequence[View], min_score: float) -> dict[int, Face]:
             pixels = cv2.resize(pixels, (tile, tile), interpolation=cv2.INTER_AREA)
         mosaic[y:y + tile, x:x + tile] = pixels
     by_view: dict[int, list[Face]] = {}
-    for detection in propose_candidates(mosaic, min_score=min_score):
+    for detection in propose_candidates(mosaic, min_score, copy=copy):
         cx, cy = detection.center
         index = int(cy >= tile) * 2 + int(cx >= tile)
         if index < len(views):
@@ -180,7 +184,8 @@ def landmarks_agree(face: Face, detected: Face) -> bool:
     return True
 
 
-def landmarks_in_region(pixels: np.ndarray, detection: Face) -> np.ndarray | None:
+def landmarks_in_region(pixels: np.ndarray, detection: Face,
+                        copy: int = 0) -> np.ndarray | None:
     """The 478 face landmarks (pixels, shape (478, 2)) of the face a detection found in
     ``pixels``, or None when the landmark model sees no face there."""
     from mediapipe.framework.formats import rect_pb2
@@ -191,7 +196,7 @@ def landmarks_in_region(pixels: np.ndarray, detection: Face) -> np.ndarray | Non
     region = rect_pb2.NormalizedRect(
         x_center=detection.center[0] / width, y_center=detection.center[1] / height,
         width=side / width, height=side / height, rotation=-math.radians(detection.roll))
-    result = mediapipe_runtime.face_landmarks_in_region().process_inputs(
+    result = mediapipe_runtime.face_landmarks_in_region(copy).process_inputs(
         {IMAGE_STREAM: pixels, ROI_STREAM: region})
     if result.landmarks is None:
         return None

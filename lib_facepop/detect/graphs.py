@@ -110,7 +110,7 @@ node {{
   output_stream: "filtered_detections"
   options {{ [mediapipe.NonMaxSuppressionCalculatorOptions.ext] {{
     min_suppression_threshold: 0.3 overlap_type: INTERSECTION_OVER_UNION
-    algorithm: WEIGHTED }} }}
+    algorithm: DEFAULT }} }}
 }}
 node {{
   calculator: "DetectionProjectionCalculator"

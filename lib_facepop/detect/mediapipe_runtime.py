@@ -103,13 +103,20 @@ def face_mesh() -> LockedSolution:
     return LockedSolution(solution, "face_mesh")
 
 
-@functools.lru_cache(maxsize=4)
-def blazeface(model_selection: int, min_score: float) -> LockedSolution:
+# Independent copies of a graph that threads may run side by side (MediaPipe releases the
+# GIL while a graph runs); see parallel.py.
+MAX_GRAPH_COPIES = 4
+
+
+@functools.lru_cache(maxsize=2 * MAX_GRAPH_COPIES)
+def blazeface(model_selection: int, min_score: float, copy: int = 0) -> LockedSolution:
     """BlazeFace in FacePop's own graph, reporting detections scored ``min_score`` and up.
 
     Unlike ``face_detection`` (whose stock graph drops everything under 0.5), this reports
-    weak detections too; the aggressive search uses them as proposals to confirm.
+    weak detections too; the aggressive search uses them as proposals to confirm. ``copy``
+    picks one of up to MAX_GRAPH_COPIES identical graphs, each built once per process.
     """
+    _check_copy(copy)
     import_mediapipe()
     from mediapipe.python import solution_base
 
@@ -118,15 +125,17 @@ def blazeface(model_selection: int, min_score: float) -> LockedSolution:
     config = graphs.parse_config(graphs.blazeface_config_text(model_selection, min_score))
     solution = solution_base.SolutionBase(graph_config=config,
                                           outputs=[graphs.DETECTIONS_STREAM])
-    return LockedSolution(solution, f"blazeface[{model_selection}, {min_score}]")
+    return LockedSolution(solution, f"blazeface[{model_selection}, {min_score}, {copy}]")
 
 
-@functools.lru_cache(maxsize=1)
-def face_landmarks_in_region() -> LockedSolution:
+@functools.lru_cache(maxsize=MAX_GRAPH_COPIES)
+def face_landmarks_in_region(copy: int = 0) -> LockedSolution:
     """The 478-point face landmark model (with attention) run on a region we give it.
 
-    ``process_inputs({"image": rgb, "roi": NormalizedRect})``; see graphs.py.
+    ``process_inputs({"image": rgb, "roi": NormalizedRect})``; see graphs.py. ``copy`` as
+    for ``blazeface``.
     """
+    _check_copy(copy)
     import_mediapipe()
     from mediapipe.python import solution_base
 
@@ -136,7 +145,12 @@ def face_landmarks_in_region() -> LockedSolution:
     solution = solution_base.SolutionBase(graph_config=config,
                                           side_inputs={"with_attention": True},
                                           outputs=[graphs.LANDMARKS_STREAM])
-    return LockedSolution(solution, "face_landmarks_in_region")
+    return LockedSolution(solution, f"face_landmarks_in_region[{copy}]")
+
+
+def _check_copy(copy: int) -> None:
+    if not 0 <= copy < MAX_GRAPH_COPIES:
+        raise ValueError(f"graph copy {copy} is not in 0..{MAX_GRAPH_COPIES - 1}")
 
 
 @functools.lru_cache(maxsize=1)

@@ -26,7 +26,7 @@ class SearchSettings:
     # Width (px, in the model's input) above which proposals come reliably at any roll.
     smallest_face_in_view: float = 18.0
     # Never search for faces smaller than this many source pixels, whatever the settings.
-    smallest_face_floor: float = 24.0
+    smallest_face_floor: float = 40.0
     # At most this many views per image; the smallest face searched grows to fit.
     max_views: int = 48
     # Turns (degrees counter-clockwise) at which each level is searched.
@@ -78,7 +78,7 @@ def plan_search(width: int, height: int, smallest_face: float,
         plan = _plan_from(width, height, face, settings)
         if plan.view_count <= settings.max_views:
             return plan
-        face *= math.sqrt(2.0)
+        face *= 1.1
 
 
 def _plan_from(width: int, height: int, smallest_face: float,
