@@ -4,7 +4,7 @@
     python bench/bench_detect.py --save DIR # also writes every image with its detections
 
 The evaluation set is described in detect_dataset.py. The first run downloads
-insightface's wheel (~1 MB, for its group photo and a portrait) with pip into
+insightface's wheel (~1 MB, for its group photo) with pip into
 bench/.cache/; without it the bench runs on the other photos and says so.
 
 A detection matches a true face when its centre is within half the face's size of the

@@ -2,7 +2,7 @@
 packages ship.
 
 * Scenes: real one-face photos (scikit-image's astronaut and camera, matplotlib's
-  grace_hopper, insightface's Tom_Hanks_54745) cut out head and shoulders, scaled so the
+  grace_hopper) cut out head and shoulders, scaled so the
   face is 40 to 320 px, turned to rolls all round the circle, and pasted 2 to 4 at a time
   onto 1920x1080 or 1080x810 backgrounds of real face-free photos (scikit-image's coffee,
   chelsea the cat, rocket, hubble_deep_field, ...), sharp or blurred.
@@ -43,6 +43,7 @@ class TruthFace:
     center: tuple[float, float]
     size: float
     roll: float
+    source: str = ""  # which photo the face comes from
 
 
 @dataclass
@@ -84,8 +85,12 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image[:, :, :3])
 
 
-def one_face_photos(insightface_wheel: Path | None) -> list[FacePhoto]:
-    """The one-face photos, each with its face measured by MediaPipe's stock models."""
+def one_face_photos() -> list[FacePhoto]:
+    """The one-face photos, each with its face measured by MediaPipe's stock models.
+
+    (insightface's Tom_Hanks_54745.png is left out: it is a 112 px crop of the face alone,
+    cut at brow and chin, with no head around it; pasted small it is no face in a scene.)
+    """
     from matplotlib import cbook
     from PIL import Image
     from skimage import data
@@ -93,9 +98,6 @@ def one_face_photos(insightface_wheel: Path | None) -> list[FacePhoto]:
     photos = {"astronaut": to_rgb(data.astronaut()), "camera": to_rgb(data.camera())}
     with cbook.get_sample_data("grace_hopper.jpg") as f:
         photos["grace_hopper"] = to_rgb(np.asarray(Image.open(f).convert("RGB")))
-    if insightface_wheel is not None:
-        photos["tom_hanks"] = to_rgb(read_from_wheel(
-            insightface_wheel, "insightface/data/images/Tom_Hanks_54745.png"))
     return [FacePhoto(name, image, measure_face(image)) for name, image in photos.items()]
 
 
@@ -129,7 +131,7 @@ def read_from_wheel(wheel: Path, member: str) -> np.ndarray:
 
 
 def fetch_insightface_wheel(cache: Path) -> Path | None:
-    """insightface's wheel (pure Python, ~1 MB), which ships t1.jpg and a portrait.
+    """insightface's wheel (pure Python, ~1 MB), which ships the group photo t1.jpg.
 
     Downloaded once with pip into ``cache``; None (with a note) when that fails.
     """
@@ -159,7 +161,7 @@ def group_photo(insightface_wheel: Path) -> tuple[np.ndarray, list[TruthFace], l
     for face in truth["faces"]:
         left, right = face["left_eye"], face["right_eye"]
         faces.append(TruthFace(center=tuple(face["center"]), size=float(face["size"]),
-                               roll=roll_from_eyes(tuple(left), tuple(right))))
+                               roll=roll_from_eyes(tuple(left), tuple(right)), source="t1"))
     return image, faces, [tuple(box) for box in truth["ignore"]]
 
 
@@ -229,7 +231,8 @@ def place_face(frame: np.ndarray, photo: FacePhoto, size: float, roll: float,
     matrix = similarity((fx - x0 - 0.5, fy - y0 - 0.5), (center[0] - 0.5, center[1] - 0.5),
                         scale, roll)
     paste(frame, cutout, matrix, np.ascontiguousarray(mask))
-    return TruthFace(center=center, size=size, roll=normalize_angle(photo.face.roll + roll))
+    return TruthFace(center=center, size=size, roll=normalize_angle(photo.face.roll + roll),
+                     source=photo.name)
 
 
 def scene(rng: np.random.Generator, photos: list[FacePhoto], index: int) -> Sample:
@@ -279,7 +282,7 @@ def group(rng: np.random.Generator, photo: np.ndarray, truth: list[TruthFace],
         c = to_frame[:2, :2] @ face.center + to_frame[:2, 2]
         if 0 <= c[0] < width and 0 <= c[1] < height:
             faces.append(TruthFace((float(c[0]), float(c[1])), face.size * scale,
-                                   normalize_angle(face.roll + turn)))
+                                   normalize_angle(face.roll + turn), "t1"))
     boxes = []
     for x0, y0, x1, y1 in ignore:
         corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
@@ -301,7 +304,7 @@ def build(seed: int = 7, scenes: int = 60, negatives: int = 24,
                                          Path(__file__).with_name(".cache")))
     wheel = fetch_insightface_wheel(cache)
     rng = np.random.default_rng(seed)
-    photos = one_face_photos(wheel)
+    photos = one_face_photos()
     for index in range(scenes):
         yield scene(rng, photos, index)
     if wheel is not None:

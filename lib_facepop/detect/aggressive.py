@@ -44,7 +44,7 @@ class AggressiveDetector:
 
     def __init__(self, search: SearchSettings | None = None,
                  proposal_min_score: float = PROPOSAL_MIN_SCORE,
-                 workers: int | None = None, large_in_view: float = 1.5,
+                 workers: int | None = None, large_in_view: float = 2.5,
                  large_min_score: float = 0.5) -> None:
         self.search = search or SearchSettings()
         self.proposal_min_score = proposal_min_score
@@ -67,8 +67,9 @@ class AggressiveDetector:
         """Proposals from every view of the plan, merged: one per face, strongest first."""
         views = [view for view in views_of(image, plan)
                  if float(view.pixels.std()) >= FLAT_VIEW_STD]
-        # A face wider than this in a tile is also seen at the next coarser level at the
-        # size where weak proposals are needed; here it must score like a face that size.
+        # A face this much wider than the smallest face in view is also seen at the next
+        # coarser level (half as wide) at a size where weak proposals are kept; here it
+        # must score like a face of its size.
         large = self.large_in_view * self.search.smallest_face_in_view
 
         def search(copy: int, view: View) -> list[Face]:

@@ -54,8 +54,8 @@ MAX_SIZE_FACTOR = 2.5
 LANDMARK_REGION_SCALE = 1.5
 # The landmarks must agree with the detection this well, or the face is dropped: roll in
 # degrees, eye positions in eye distances.
-MAX_ROLL_DISAGREEMENT = 40.0
-MAX_EYE_DISAGREEMENT = 0.75
+MAX_ROLL_DISAGREEMENT = 45.0
+MAX_EYE_DISAGREEMENT = 1.0
 
 
 SCREEN_BATCH = 2  # proposals per BlazeFace pass (each shown twice)
@@ -87,6 +87,10 @@ def confirm(image: np.ndarray, detection: Face, min_score: float = VERIFY_MIN_SC
     the face landmarks, in source pixels with its dense mesh; or None."""
     view = upright_cut(image, detection, CUT_SIZE)
     verified = verify_in(view, min_score, copy)
+    if verified is None:
+        # Screening may have kept the upside-down copy of a weak face: look the other way.
+        view = rotated_view(view, 180.0)
+        verified = verify_in(view, min_score, copy)
     if verified is None:
         return None
     mesh_in_view = landmarks_in_region(view.pixels, verified, copy)
