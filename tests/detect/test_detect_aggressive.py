@@ -91,7 +91,7 @@ def test_the_minimum_face_size_setting_drops_smaller_faces(aggressive, small_fac
     assert select_faces(aggressive.detect(frame, options), options) == []
 
 
-@pytest.mark.parametrize("name", ["coffee", "chelsea", "rocket"])
+@pytest.mark.parametrize("name", ["coffee", "chelsea", "rocket", "hubble_deep_field"])
 def test_no_face_is_invented_in_a_photo_without_people(aggressive, name):
     from skimage import data
 
