@@ -16,7 +16,7 @@ _KEYPOINT_NAMES = (LEFT_EYE, RIGHT_EYE, NOSE, MOUTH, "left_ear", "right_ear")
 
 
 # The lowest score the proposal graph reports; callers ask for their own minimum above it.
-PROPOSAL_GRAPH_FLOOR = 0.1
+PROPOSAL_GRAPH_FLOOR = 0.2
 
 
 def detect_candidates(image: np.ndarray, model_selection: int = mediapipe_runtime.FULL_RANGE,
