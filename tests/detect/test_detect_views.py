@@ -155,7 +155,7 @@ def test_every_view_of_a_search_maps_back_to_the_source():
     image = blob_image(640, 400, source_point, sigma=4.0)
     plan = plan_search(640, 400, 60, SearchSettings(turns=(0.0, 90.0, 180.0, 270.0, 37.0)))
     seen_turns = set()
-    for view in views_of(image, plan):
+    for _level, view in views_of(image, plan):
         found = spot_in(view)
         if found is None:
             continue
