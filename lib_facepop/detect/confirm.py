@@ -101,7 +101,8 @@ def confirm(image: np.ndarray, detection: Face, min_score: float = VERIFY_MIN_SC
     if found is None:
         return None
     view, verified = found
-    mesh_in_view = landmarks_in_region(view.pixels, verified, copy)
+    # One landmark graph serves all threads (26 MB a copy; it runs once per face).
+    mesh_in_view = landmarks_in_region(view.pixels, verified)
     if mesh_in_view is None:
         return None
     face = face_from_mesh(view.to_source.apply(mesh_in_view), score=verified.score)
@@ -218,8 +219,7 @@ def landmarks_agree(face: Face, detected: Face) -> bool:
     return True
 
 
-def landmarks_in_region(pixels: np.ndarray, detection: Face,
-                        copy: int = 0) -> np.ndarray | None:
+def landmarks_in_region(pixels: np.ndarray, detection: Face) -> np.ndarray | None:
     """The 478 face landmarks (pixels, shape (478, 2)) of the face a detection found in
     ``pixels``, or None when the landmark model sees no face there."""
     from mediapipe.framework.formats import rect_pb2
@@ -230,7 +230,7 @@ def landmarks_in_region(pixels: np.ndarray, detection: Face,
     region = rect_pb2.NormalizedRect(
         x_center=detection.center[0] / width, y_center=detection.center[1] / height,
         width=side / width, height=side / height, rotation=-math.radians(detection.roll))
-    result = mediapipe_runtime.face_landmarks_in_region(copy).process_inputs(
+    result = mediapipe_runtime.face_landmarks_in_region().process_inputs(
         {IMAGE_STREAM: pixels, ROI_STREAM: region})
     if result.landmarks is None:
         return None

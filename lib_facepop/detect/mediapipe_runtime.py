@@ -103,8 +103,8 @@ def face_mesh() -> LockedSolution:
     return LockedSolution(solution, "face_mesh")
 
 
-# Independent copies of a graph that threads may run side by side (MediaPipe releases the
-# GIL while a graph runs); see parallel.py.
+# Independent copies of a BlazeFace graph (about 6 MB each) that threads may run side by
+# side (MediaPipe releases the GIL while a graph runs); see parallel.py.
 MAX_GRAPH_COPIES = 4
 
 
@@ -128,14 +128,13 @@ def blazeface(model_selection: int, min_score: float, copy: int = 0) -> LockedSo
     return LockedSolution(solution, f"blazeface[{model_selection}, {min_score}, {copy}]")
 
 
-@functools.lru_cache(maxsize=MAX_GRAPH_COPIES)
-def face_landmarks_in_region(copy: int = 0) -> LockedSolution:
+@functools.lru_cache(maxsize=1)
+def face_landmarks_in_region() -> LockedSolution:
     """The 478-point face landmark model (with attention) run on a region we give it.
 
-    ``process_inputs({"image": rgb, "roi": NormalizedRect})``; see graphs.py. ``copy`` as
-    for ``blazeface``.
+    ``process_inputs({"image": rgb, "roi": NormalizedRect})``; see graphs.py. One copy
+    per process (about 26 MB): it runs once per face, so threads take turns.
     """
-    _check_copy(copy)
     import_mediapipe()
     from mediapipe.python import solution_base
 
@@ -145,7 +144,7 @@ def face_landmarks_in_region(copy: int = 0) -> LockedSolution:
     solution = solution_base.SolutionBase(graph_config=config,
                                           side_inputs={"with_attention": True},
                                           outputs=[graphs.LANDMARKS_STREAM])
-    return LockedSolution(solution, f"face_landmarks_in_region[{copy}]")
+    return LockedSolution(solution, "face_landmarks_in_region")
 
 
 def _check_copy(copy: int) -> None:
