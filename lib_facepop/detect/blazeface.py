@@ -15,13 +15,38 @@ from lib_facepop.faces import LEFT_EYE, MOUTH, NOSE, RIGHT_EYE, Face, FaceRegion
 _KEYPOINT_NAMES = (LEFT_EYE, RIGHT_EYE, NOSE, MOUTH, "left_ear", "right_ear")
 
 
+# The lowest score the proposal graph reports; callers ask for their own minimum above it.
+PROPOSAL_GRAPH_FLOOR = 0.2
+
+
 def detect_candidates(image: np.ndarray, model_selection: int = mediapipe_runtime.FULL_RANGE,
                       min_score: float = 0.0) -> list[Face]:
-    """All BlazeFace detections in an RGB image, in its pixel coordinates."""
+    """All BlazeFace detections in an RGB image, in its pixel coordinates.
+
+    This is MediaPipe's stock graph, which reports nothing scored under 0.5.
+    """
     result = mediapipe_runtime.face_detection(model_selection).process(image)
+    return _faces(result.detections, image, min_score)
+
+
+def propose_candidates(image: np.ndarray, min_score: float,
+                       model_selection: int = mediapipe_runtime.SHORT_RANGE,
+                       copy: int = 0) -> list[Face]:
+    """BlazeFace detections scored ``min_score`` and up (as low as PROPOSAL_GRAPH_FLOOR).
+
+    Weak detections are proposals to confirm, not faces. ``copy`` picks the graph copy
+    (see parallel.py).
+    """
+    if min_score < PROPOSAL_GRAPH_FLOOR:
+        raise ValueError(f"proposals go down to {PROPOSAL_GRAPH_FLOOR}, asked for {min_score}")
+    solution = mediapipe_runtime.blazeface(model_selection, PROPOSAL_GRAPH_FLOOR, copy)
+    return _faces(solution.process(image).detections, image, min_score)
+
+
+def _faces(detections: Any, image: np.ndarray, min_score: float) -> list[Face]:
     height, width = image.shape[:2]
     faces = []
-    for detection in result.detections or []:
+    for detection in detections or []:
         face = _to_face(detection, width, height)
         if face is not None and face.score >= min_score:
             faces.append(face)

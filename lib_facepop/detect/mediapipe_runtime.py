@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import metadata, resources
 from types import ModuleType
@@ -35,6 +35,8 @@ BUILD_CONFIDENCE = 0.1
 
 # TensorFlow Lite prints this to the process's stderr the first time a graph runs.
 _NATIVE_NOISE = ("Created TensorFlow Lite XNNPACK delegate",)
+# File descriptor 2 belongs to the whole process: one thread at a time may swap it.
+_STDERR_SWAP = threading.Lock()
 
 
 class LockedSolution:
@@ -47,12 +49,19 @@ class LockedSolution:
         self.name = name
 
     def process(self, rgb: np.ndarray) -> Any:
+        return self.process_inputs(np.ascontiguousarray(rgb))
+
+    def process_inputs(self, inputs: np.ndarray | Mapping[str, Any]) -> Any:
+        """Run the graph on one image, or on named input streams (arrays made contiguous)."""
+        if isinstance(inputs, Mapping):
+            inputs = {name: np.ascontiguousarray(value) if isinstance(value, np.ndarray)
+                      else value for name, value in inputs.items()}
         with self._lock:
             try:
                 if self._has_run:
-                    return self._solution.process(np.ascontiguousarray(rgb))
+                    return self._solution.process(inputs)
                 with native_stderr_without(_NATIVE_NOISE):
-                    result = self._solution.process(np.ascontiguousarray(rgb))
+                    result = self._solution.process(inputs)
                 self._has_run = True
                 return result
             except AttributeError as exc:
@@ -66,12 +75,19 @@ class LockedSolution:
 def native_stderr_without(noise: tuple[str, ...]) -> Iterator[None]:
     """Hold back what native code writes to file descriptor 2, then pass it on without the
     lines containing any of ``noise``. Nothing else is lost, only delayed."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
+    with _STDERR_SWAP:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):
+            yield
+            return
+        with _held_stderr(saved, noise):
+            yield
+
+
+@contextmanager
+def _held_stderr(saved: int, noise: tuple[str, ...]) -> Iterator[None]:
     with tempfile.TemporaryFile() as held:
         os.dup2(held.fileno(), 2)
         try:
@@ -132,6 +148,55 @@ def face_mesh() -> LockedSolution:
         static_image_mode=True, max_num_faces=1, refine_landmarks=True,
         min_detection_confidence=0.5)
     return LockedSolution(solution, "face_mesh")
+
+
+# Independent copies of a BlazeFace graph (about 6 MB each) that threads may run side by
+# side (MediaPipe releases the GIL while a graph runs); see parallel.py.
+MAX_GRAPH_COPIES = 4
+
+
+@functools.lru_cache(maxsize=2 * MAX_GRAPH_COPIES)
+def blazeface(model_selection: int, min_score: float, copy: int = 0) -> LockedSolution:
+    """BlazeFace in FacePop's own graph, reporting detections scored ``min_score`` and up.
+
+    Unlike ``face_detection`` (whose stock graph drops everything under 0.5), this reports
+    weak detections too; the aggressive search uses them as proposals to confirm. ``copy``
+    picks one of up to MAX_GRAPH_COPIES identical graphs, each built once per process.
+    """
+    _check_copy(copy)
+    import_mediapipe()
+    from mediapipe.python import solution_base
+
+    from lib_facepop.detect import graphs
+
+    config = graphs.parse_config(graphs.blazeface_config_text(model_selection, min_score))
+    solution = solution_base.SolutionBase(graph_config=config,
+                                          outputs=[graphs.DETECTIONS_STREAM])
+    return LockedSolution(solution, f"blazeface[{model_selection}, {min_score}, {copy}]")
+
+
+@functools.lru_cache(maxsize=1)
+def face_landmarks_in_region() -> LockedSolution:
+    """The 478-point face landmark model (with attention) run on a region we give it.
+
+    ``process_inputs({"image": rgb, "roi": NormalizedRect})``; see graphs.py. One copy
+    per process (about 26 MB): it runs once per face, so threads take turns.
+    """
+    import_mediapipe()
+    from mediapipe.python import solution_base
+
+    from lib_facepop.detect import graphs
+
+    config = graphs.parse_config(graphs.landmarks_in_region_config_text())
+    solution = solution_base.SolutionBase(graph_config=config,
+                                          side_inputs={"with_attention": True},
+                                          outputs=[graphs.LANDMARKS_STREAM])
+    return LockedSolution(solution, "face_landmarks_in_region")
+
+
+def _check_copy(copy: int) -> None:
+    if not 0 <= copy < MAX_GRAPH_COPIES:
+        raise ValueError(f"graph copy {copy} is not in 0..{MAX_GRAPH_COPIES - 1}")
 
 
 @functools.lru_cache(maxsize=1)

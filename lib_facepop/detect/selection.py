@@ -32,16 +32,39 @@ def same_face(a: Face, b: Face, iou_threshold: float = 0.3) -> bool:
 
 
 def non_max_suppression(faces: Sequence[Face], iou_threshold: float = 0.3) -> list[Face]:
-    """Keep the best-scoring face of every group of detections of the same face.
+    """Keep the best-scoring face of every group of detections of the same face (as
+    ``same_face`` decides; faces from different passes are compared in source pixels).
 
     Faces confirmed by landmarks rank above unconfirmed ones, then by score.
     """
     ranked = sorted(faces, key=lambda f: (f.mesh is not None, f.score), reverse=True)
-    kept: list[Face] = []
-    for face in ranked:
-        if not any(same_face(face, other, iou_threshold) for other in kept):
-            kept.append(face)
-    return kept
+    if len(ranked) < 2:
+        return list(ranked)
+    same = same_face_matrix(ranked, iou_threshold)
+    kept: list[int] = []
+    for i in range(len(ranked)):
+        if not any(same[i, j] for j in kept):
+            kept.append(i)
+    return [ranked[i] for i in kept]
+
+
+def same_face_matrix(faces: Sequence[Face], iou_threshold: float = 0.3) -> np.ndarray:
+    """``same_face`` for every pair of faces at once: a boolean (N, N) matrix."""
+    boxes = np.array([face.box for face in faces], dtype=np.float64)
+    centers = np.array([face.center for face in faces], dtype=np.float64)
+    sizes = np.array([face.size for face in faces], dtype=np.float64)
+    ix = np.clip(np.minimum(boxes[:, None, 2], boxes[None, :, 2])
+                 - np.maximum(boxes[:, None, 0], boxes[None, :, 0]), 0.0, None)
+    iy = np.clip(np.minimum(boxes[:, None, 3], boxes[None, :, 3])
+                 - np.maximum(boxes[:, None, 1], boxes[None, :, 1]), 0.0, None)
+    inter = ix * iy
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    union = areas[:, None] + areas[None, :] - inter
+    iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    distance = np.hypot(centers[:, None, 0] - centers[None, :, 0],
+                        centers[:, None, 1] - centers[None, :, 1])
+    return (iou >= iou_threshold) | (distance < 0.35 * np.minimum(sizes[:, None],
+                                                                   sizes[None, :]))
 
 
 def select_faces(faces: Sequence[Face], options: DetectionOptions) -> list[Face]:
