@@ -1,0 +1,215 @@
+"""Stands in for the img2img part of modules/api/api.py (A1111 v1.10.1).
+
+Api(app) is made once at start-up. It makes the script UI if there is none (as with
+--nowebui) and computes each tab's default script args right then, calling every script's
+ui() inside a gr.Blocks (twice per script, as the host does); requests never call ui().
+Given a FastAPI app it adds POST /sdapi/v1/img2img (the JSON body is not validated).
+
+img2imgapi(), as in the host: init_images are required (404); the `infotext` field is
+applied (fields with an api name the request didn't set are set from it, converted to the
+request field's type, else to type(component.value); settings with an infotext label
+become override_settings; script args it mentions replace the defaults; no
+infotext_pasted callbacks); save_images false (the default) means do_not_save_samples and
+do_not_save_grid; script args = defaults, then the selected script's, then each always-on
+script's "args" index by index (unknown name or a selectable one: 422); p.is_api = True;
+state.begin/end around the job; images come back as base64 PNG (infotext in the PNG)
+with `parameters` and info = Processed.js(). Left out: authentication, task queue,
+progress, error middleware, image URLs and the other routes.
+"""
+
+import base64
+import io
+import threading
+
+import fastapi
+import gradio as gr
+import modules.api.models as models
+from modules import images, infotext_utils, processing, scripts, sd_samplers, shared
+from PIL import PngImagePlugin
+
+
+def _refuse(status, detail):
+    return fastapi.HTTPException(status_code=status, detail=detail)
+
+
+def script_name_to_index(name, scripts):
+    titles = [s.title().lower() for s in scripts]
+    if str(name).lower() not in titles:
+        raise _refuse(422, f"Script '{name}' not found")
+    return titles.index(name.lower())
+
+
+def validate_sampler_name(name):
+    if name not in sd_samplers.all_samplers_map:
+        raise _refuse(400, "Sampler not found")
+    return name
+
+
+def decode_base64_to_image(encoding):
+    if encoding.startswith(("http://", "https://")):
+        raise _refuse(500, "Requests not allowed")  # (the host may download; no network here)
+    data = encoding.split(",", 1)[1] if encoding.startswith("data:image/") else encoding
+    try:
+        return images.read(io.BytesIO(base64.b64decode(data)))
+    except Exception as e:
+        raise _refuse(500, "Invalid encoded image") from e
+
+
+def encode_pil_to_base64(image):
+    if isinstance(image, (str, bytes)):  # already encoded
+        return image
+    if shared.opts.samples_format.lower() != "png":
+        raise _refuse(500, "Invalid image format")  # (JPEG/WEBP with EXIF: left out)
+    texts = {k: v for k, v in image.info.items() if isinstance(k, str) and isinstance(v, str)}
+    chunk = PngImagePlugin.PngInfo()
+    for key, value in texts.items():
+        chunk.add_text(key, value)
+    with io.BytesIO() as out:
+        image.save(out, format="PNG", pnginfo=chunk if texts else None)
+        return base64.b64encode(out.getvalue())
+
+
+class Api:
+    def __init__(self, app=None, queue_lock=None):
+        self.app, self.queue_lock = app, queue_lock or threading.RLock()
+        if app is not None:
+            app.add_api_route("/sdapi/v1/img2img", self._serve_img2img, methods=["POST"])
+        runners = scripts.scripts_txt2img, scripts.scripts_img2img
+        if not all(r.scripts for r in runners):
+            from modules import ui
+
+            ui.create_ui()
+        for runner, is_img2img in zip(runners, (False, True), strict=True):
+            if not runner.scripts:
+                runner.initialize_scripts(is_img2img)
+        self.default_script_arg_txt2img = self.init_default_script_args(runners[0])
+        self.default_script_arg_img2img = self.init_default_script_args(runners[1])
+
+    async def _serve_img2img(self, request: fastapi.Request):
+        body = models.StableDiffusionImg2ImgProcessingAPI(**await request.json())
+        answer = self.img2imgapi(body).dict()
+        return {**answer, "images": [x.decode("ascii") for x in answer["images"]]}
+
+    def get_selectable_script(self, script_name, script_runner):
+        if not script_name:
+            return None, None
+        position = script_name_to_index(script_name, script_runner.selectable_scripts)
+        return script_runner.selectable_scripts[position], position
+
+    def get_script(self, script_name, script_runner):
+        if not script_name:
+            return None, None  # (a pair here, as in the host)
+        return script_runner.scripts[script_name_to_index(script_name, script_runner.scripts)]
+
+    def init_default_script_args(self, script_runner):
+        ends = [s.args_to for s in script_runner.scripts if s.args_to is not None]
+        defaults = [0] + [None] * (max([1, *ends]) - 1)
+        with gr.Blocks():  # ui() makes components, which need a Blocks around them
+            for each in script_runner.scripts:
+                if each.ui(each.is_img2img):  # called a second time for the values
+                    made = each.ui(each.is_img2img)
+                    defaults[each.args_from:each.args_to] = [c.value for c in made]
+        return defaults
+
+    def init_script_args(self, request, default_script_args, selectable_scripts, selectable_idx,
+                         script_runner, *, input_script_args=None):
+        args = list(default_script_args)
+        for position, value in (input_script_args or {}).items():
+            args[position] = value
+        if selectable_scripts:
+            args[selectable_scripts.args_from:selectable_scripts.args_to] = request.script_args
+            args[0] = selectable_idx + 1
+        for name, entry in (request.alwayson_scripts or {}).items():
+            script = self.get_script(name, script_runner)
+            if script is None:
+                raise _refuse(422, f"always on script {name} not found")
+            if script.alwayson is False:
+                raise _refuse(422, "Cannot have a selectable script in the always on scripts "
+                                   "params")
+            if "args" in entry:  # named without "args": its defaults stay
+                given = entry["args"][:script.args_to - script.args_from]
+                args[script.args_from:script.args_from + len(given)] = given
+        return args
+
+    def apply_infotext(self, request, tabname, *, script_runner=None, mentioned_script_args=None):
+        if not request.infotext:
+            return {}
+        fields = infotext_utils.paste_fields[tabname]["fields"]
+        given = request.dict(exclude_unset=True)
+        found = infotext_utils.parse_generation_parameters(request.infotext)
+
+        def read(field):
+            value = found.get(field.label) if field.function is None else field.function(found)
+            known = request.__fields__.get(field.api)
+            wanted = known.type_ if known is not None else type(field.component.value)
+            if value is None or wanted is type(None):
+                return None
+            if isinstance(value, dict) and value.get("__type__") == "generic_update":
+                value = value.get("value")  # a gr.update(...) from a reader
+            return value if value is None or isinstance(value, wanted) else wanted(value)
+
+        updates = {f.api: read(f) for f in fields if f.api and f.api not in given}
+        for name, value in updates.items():
+            if value is not None:
+                setattr(request, name, value)
+        request.override_settings = request.override_settings or {}
+        for _, setting, value in infotext_utils.get_override_settings(found):
+            request.override_settings.setdefault(setting, value)
+        if script_runner is None or mentioned_script_args is None:
+            return found
+        where = {id(component): i for i, component in enumerate(script_runner.inputs)}
+        for field in (f for f in fields if id(f.component) in where):
+            value = read(field)
+            if value is not None:
+                mentioned_script_args[where[id(field.component)]] = value
+        return found
+
+    def img2imgapi(self, img2imgreq: models.StableDiffusionImg2ImgProcessingAPI):
+        req = img2imgreq
+        if req.init_images is None:
+            raise _refuse(404, "Init image not found")
+        mask = decode_base64_to_image(req.mask) if req.mask else req.mask
+        runner = scripts.scripts_img2img
+        from_infotext = {}
+        self.apply_infotext(req, "img2img", script_runner=runner,
+                            mentioned_script_args=from_infotext)
+        chosen, chosen_index = self.get_selectable_script(req.script_name, runner)
+        sampler, scheduler = sd_samplers.get_sampler_and_scheduler(
+            req.sampler_name or req.sampler_index, req.scheduler)
+        job = req.copy(update={"sampler_name": validate_sampler_name(sampler), "mask": mask,
+                               "do_not_save_samples": not req.save_images,
+                               "do_not_save_grid": not req.save_images})
+        job.sampler_index = None if job.sampler_name else job.sampler_index
+        if scheduler != "Automatic" and not job.scheduler:
+            job.scheduler = scheduler
+        fields = {k: v for k, v in vars(job).items() if k not in (
+            "include_init_images", "script_name", "script_args", "alwayson_scripts", "infotext",
+            "save_images", "send_images")}
+        args_for_scripts = self.init_script_args(req, self.default_script_arg_img2img, chosen,
+                                                 chosen_index, runner,
+                                                 input_script_args=from_infotext)
+
+        with self.queue_lock:
+            p = processing.StableDiffusionProcessingImg2Img(sd_model=shared.sd_model, **fields)
+            p.init_images = [decode_base64_to_image(x) for x in req.init_images]
+            p.is_api, p.scripts = True, runner
+            p.outpath_samples = shared.opts.outdir_img2img_samples
+            p.outpath_grids = shared.opts.outdir_img2img_grids
+            state = shared.state
+            try:
+                state.begin(job="scripts_img2img")
+                if chosen is None:
+                    p.script_args = tuple(args_for_scripts)
+                    outcome = processing.process_images(p)
+                else:
+                    p.script_args = args_for_scripts
+                    outcome = runner.run(p, *args_for_scripts)
+            finally:
+                state.end()
+                shared.total_tqdm.clear()  # (the progress bar stub)
+                p.close()
+
+        encoded = [encode_pil_to_base64(x) for x in outcome.images] if job.send_images else []
+        if not req.include_init_images:
+            req.init_images = req.mask = None
+        return models.ImageToImageResponse(images=encoded, parameters=vars(req), info=outcome.js())

@@ -1,0 +1,19 @@
+"""Stands in for modules/devices.py (A1111 v1.10.1) on a machine without torch: device
+names, and autocast() / without_autocast() as context managers that change nothing."""
+
+import contextlib
+
+cpu = device = "cpu"
+dtype = dtype_vae = dtype_unet = "float32"
+unet_needs_upcast = fp8 = False
+
+
+def autocast(disable=False):
+    return contextlib.nullcontext()  # (there is no mixed precision to switch on)
+
+
+without_autocast = autocast
+
+
+def torch_gc():
+    """Nothing to free."""
