@@ -16,6 +16,10 @@ MEDIAPIPE_FOR_PROTOBUF_3 = "0.10.11"
 MEDIAPIPE_FOR_PROTOBUF_4 = "0.10.21"
 """Newest MediaPipe that still ships `solutions` with its models (0.10.30 dropped them)."""
 ONNXRUNTIME_VERSION = "1.23.2"
+ONNX_VERSION = "1.16.2"
+"""For converting the official MODNet checkpoint with the WebUI's torch. Its declared
+protobuf>=3.20.2 is one patch above the WebUI's pin; it runs with 3.20.0, hence --no-deps
+(it needs only numpy and protobuf, which the WebUI has)."""
 
 # What mediapipe's `solutions` really import. Its wheel also declares jax, jaxlib, torch,
 # sounddevice and opencv-contrib-python, which would pull gigabytes or fight the host's
@@ -76,6 +80,9 @@ def plan(installed: Mapping[str, str]) -> list[PipStep]:
     if missing:
         steps.append(PipStep(("install", *missing),
                              f"FacePop requirements: {', '.join(missing)}"))
+    if "onnx" not in installed:
+        steps.append(PipStep(("install", "--no-deps", f"onnx=={ONNX_VERSION}"),
+                             f"FacePop requirement: onnx=={ONNX_VERSION} (MODNet conversion)"))
     if "onnxruntime" not in installed and "onnxruntime-gpu" not in installed:
         package = "onnxruntime-gpu" if torch_has_cuda(installed) else "onnxruntime"
         steps.append(PipStep(("install", f"{package}=={ONNXRUNTIME_VERSION}"),
@@ -85,7 +92,7 @@ def plan(installed: Mapping[str, str]) -> list[PipStep]:
 
 def installed_distributions(version_of: Callable[[str], str | None]) -> dict[str, str]:
     """Versions of the distributions the plan looks at, by normalized name."""
-    names = {*PROTECTED, "mediapipe", "onnxruntime", "onnxruntime-gpu",
+    names = {*PROTECTED, "mediapipe", "onnx", "onnxruntime", "onnxruntime-gpu",
              *(normalize(re.split(r"[<>=!~]", r)[0]) for r in MEDIAPIPE_RUNTIME)}
     found = {}
     for name in sorted(names):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lib_facepop.install_plan import (
+    ONNX_VERSION,
     ONNXRUNTIME_VERSION,
     constraints_text,
     installed_distributions,
@@ -21,6 +22,7 @@ def test_fresh_a1111_host_gets_mediapipe_without_deps_its_runtime_and_gpu_onnxru
     assert _args(plan(A1111_HOST)) == [
         ("install", "--no-deps", "mediapipe==0.10.11"),
         ("install", "absl-py", "attrs>=19.1.0", "flatbuffers>=2.0", "matplotlib"),
+        ("install", "--no-deps", f"onnx=={ONNX_VERSION}"),
         ("install", f"onnxruntime-gpu=={ONNXRUNTIME_VERSION}"),
     ]
     assert all(step.constrained for step in plan(A1111_HOST))
@@ -35,6 +37,7 @@ def test_nothing_is_installed_when_everything_is_there() -> None:
     host = dict(A1111_HOST, mediapipe="0.10.11", **{"absl-py": "2.1", "attrs": "23.1",
                                                       "flatbuffers": "24.3",
                                                       "matplotlib": "3.8.4",
+                                                      "onnx": "1.15.0",
                                                       "onnxruntime": "1.17.0"})
     assert plan(host) == []
 
@@ -42,6 +45,7 @@ def test_nothing_is_installed_when_everything_is_there() -> None:
 def test_an_existing_onnxruntime_gpu_is_kept_and_no_second_runtime_added() -> None:
     host = dict(A1111_HOST, mediapipe="0.10.11", **{"onnxruntime-gpu": "1.16.3"})
     assert not any("onnxruntime" in " ".join(args) for args in _args(plan(host)))
+    assert ("install", "--no-deps", f"onnx=={ONNX_VERSION}") in _args(plan(host))
 
 
 def test_a_wrong_mediapipe_is_replaced_by_the_one_that_runs_under_protobuf_3() -> None:
