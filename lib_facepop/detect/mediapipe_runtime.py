@@ -102,6 +102,12 @@ def _held_stderr(saved: int, noise: tuple[str, ...]) -> Iterator[None]:
                 os.write(2, kept.encode("utf-8"))
 
 
+def _built(make: Callable[[], Any], name: str) -> LockedSolution:
+    """Build a graph (TensorFlow Lite may print its start-up notice here too)."""
+    with native_stderr_without(_NATIVE_NOISE):
+        return LockedSolution(make(), name)
+
+
 def import_mediapipe() -> ModuleType:
     try:
         import mediapipe
@@ -135,19 +141,18 @@ def _protobuf_message(exc: Exception) -> str:
 def face_detection(model_selection: int = FULL_RANGE) -> LockedSolution:
     """BlazeFace face detection: model 1 is full range (faces up to ~5 m), 0 short range."""
     mp = import_mediapipe()
-    solution = mp.solutions.face_detection.FaceDetection(
-        model_selection=model_selection, min_detection_confidence=BUILD_CONFIDENCE)
-    return LockedSolution(solution, f"face_detection[{model_selection}]")
+    return _built(lambda: mp.solutions.face_detection.FaceDetection(
+        model_selection=model_selection, min_detection_confidence=BUILD_CONFIDENCE),
+        f"face_detection[{model_selection}]")
 
 
 @functools.lru_cache(maxsize=1)
 def face_mesh() -> LockedSolution:
     """Face mesh with refined eyes and lips: 478 landmarks of the most prominent face."""
     mp = import_mediapipe()
-    solution = mp.solutions.face_mesh.FaceMesh(
+    return _built(lambda: mp.solutions.face_mesh.FaceMesh(
         static_image_mode=True, max_num_faces=1, refine_landmarks=True,
-        min_detection_confidence=0.5)
-    return LockedSolution(solution, "face_mesh")
+        min_detection_confidence=0.5), "face_mesh")
 
 
 # Independent copies of a BlazeFace graph (about 6 MB each) that threads may run side by
@@ -170,9 +175,9 @@ def blazeface(model_selection: int, min_score: float, copy: int = 0) -> LockedSo
     from lib_facepop.detect import graphs
 
     config = graphs.parse_config(graphs.blazeface_config_text(model_selection, min_score))
-    solution = solution_base.SolutionBase(graph_config=config,
-                                          outputs=[graphs.DETECTIONS_STREAM])
-    return LockedSolution(solution, f"blazeface[{model_selection}, {min_score}, {copy}]")
+    return _built(lambda: solution_base.SolutionBase(graph_config=config,
+                                                     outputs=[graphs.DETECTIONS_STREAM]),
+                  f"blazeface[{model_selection}, {min_score}, {copy}]")
 
 
 @functools.lru_cache(maxsize=1)
@@ -188,10 +193,10 @@ def face_landmarks_in_region() -> LockedSolution:
     from lib_facepop.detect import graphs
 
     config = graphs.parse_config(graphs.landmarks_in_region_config_text())
-    solution = solution_base.SolutionBase(graph_config=config,
-                                          side_inputs={"with_attention": True},
-                                          outputs=[graphs.LANDMARKS_STREAM])
-    return LockedSolution(solution, "face_landmarks_in_region")
+    return _built(lambda: solution_base.SolutionBase(graph_config=config,
+                                                     side_inputs={"with_attention": True},
+                                                     outputs=[graphs.LANDMARKS_STREAM]),
+                  "face_landmarks_in_region")
 
 
 def _check_copy(copy: int) -> None:
@@ -203,8 +208,8 @@ def _check_copy(copy: int) -> None:
 def selfie_segmentation() -> LockedSolution:
     """Person/background segmentation (general model, 256x256 input)."""
     mp = import_mediapipe()
-    solution = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
-    return LockedSolution(solution, "selfie_segmentation")
+    return _built(lambda: mp.solutions.selfie_segmentation.SelfieSegmentation(
+        model_selection=0), "selfie_segmentation")
 
 
 def selftest_image() -> np.ndarray:
