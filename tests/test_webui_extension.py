@@ -1,0 +1,189 @@
+"""The extension's other parts in the WebUI double: installer, flags, API over HTTP, and
+a host whose panel can't be built."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import logging
+import runpy
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from lib_facepop.settings import FacePopSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+A1111_HOST = {"torch": "2.1.2+cu121", "numpy": "1.26.2", "protobuf": "3.20.0",
+              "gradio": "3.41.2", "opencv-python": "4.8.0.76", "pillow": "9.5.0"}
+
+
+def _run_installer(webui, monkeypatch, installed: dict[str, str]) -> list[dict]:
+    """install.py as the host runs it, against a host with these distributions."""
+    def version(name: str) -> str:
+        if name in installed:
+            return installed[name]
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    launch_utils = webui.module("modules.launch_utils")
+    launch_utils.run_pip_calls.clear()
+    constraints = []
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    original_run = launch_utils.run
+
+    def run(command, *args, **kwargs):
+        if " -c " in command:  # read the constraints file while it exists
+            path = command.split(' -c "', 1)[1].split('"', 1)[0]
+            constraints.append(Path(path).read_text())
+        return original_run(command, *args, **kwargs)
+
+    monkeypatch.setattr(launch_utils, "run", run)
+    runpy.run_path(str(ROOT / "install.py"), run_name="__main__")
+    return [dict(call, constraints=text) for call, text in
+            zip(launch_utils.run_pip_calls, constraints, strict=True)]
+
+
+def test_installer_installs_whats_missing_pinned_and_holds_the_host(webui, monkeypatch):
+    calls = _run_installer(webui, monkeypatch, A1111_HOST)
+    commands = [call["command"].split(" -c ")[0] for call in calls]
+    assert commands == [
+        "install --no-deps mediapipe==0.10.11",
+        "install absl-py attrs>=19.1.0 flatbuffers>=2.0 matplotlib",
+        "install --no-deps onnx==1.16.2",
+        "install onnxruntime-gpu==1.23.2",
+    ]
+    for call in calls:
+        assert "torch==2.1.2+cu121" in call["constraints"]
+        assert "numpy==1.26.2" in call["constraints"]
+        assert "opencv-python==4.8.0.76" in call["constraints"]
+
+
+def test_installer_does_nothing_with_skip_install_or_when_all_is_there(webui, monkeypatch):
+    complete = dict(A1111_HOST, mediapipe="0.10.11", onnx="1.16.2", onnxruntime="1.23.2",
+                    matplotlib="3.8", attrs="23", flatbuffers="24", **{"absl-py": "2"})
+    assert _run_installer(webui, monkeypatch, complete) == []
+    webui.set_commandline_args("--skip-install")
+    assert _run_installer(webui, monkeypatch, A1111_HOST) == []
+
+
+def test_the_installer_runs_in_its_own_process_as_the_host_runs_it(webui):
+    done = webui.run_install(ROOT)
+    assert done.returncode == 0, done.stderr
+
+
+def test_models_dir_flag_points_facepop_at_its_models(webui, astronaut, tmp_path, random_onnx):
+    import shutil
+
+    models = tmp_path / "facepop-models"
+    models.mkdir()
+    shutil.copy(random_onnx, models / "modnet_photographic_portrait_matting.onnx")
+    webui.set_commandline_args(f"--facepop-models-dir {models}")
+    webui.load_extension(ROOT)
+    settings = FacePopSettings(enabled=True, face_width=256, face_height=256, debug=True,
+                               output_folder=str(tmp_path / "out"))
+    webui.shared.opts.samples_save = True
+    webui.run_img2img(Image.fromarray(astronaut), prompt="photo", width=512, height=512,
+                      script_args=webui.ui_args(overrides={"FacePop":
+                                                           settings.to_positional()}))
+    (record,) = (tmp_path / "out" / "debug").glob("*/run.json")
+    assert json.loads(record.read_text())["face_pass"][0]["mask_source"] == "modnet"
+
+
+def _serve(app):
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def _post(url: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_the_webuis_img2img_route_refuses_bad_facepop_args_over_http(webui, astronaut):
+    import base64
+    import io
+
+    webui.install_extension(ROOT)
+    app, _ = webui.start()
+    server, thread, base = _serve(app)
+    buffer = io.BytesIO()
+    Image.fromarray(astronaut).save(buffer, format="PNG")
+    body = {"init_images": [base64.b64encode(buffer.getvalue()).decode()], "prompt": "photo",
+            "steps": 2, "denoising_strength": 0.5, "width": 512, "height": 512}
+    try:
+        status, reply = _post(f"{base}/sdapi/v1/img2img", dict(
+            body, alwayson_scripts={"FacePop": {"args": [{"enabled": True, "max_faces": -2}]}}))
+        assert status == 422 and reply["field"] == "max_faces"
+        assert webui.process_images_log == []  # refused before any generation started
+
+        status, reply = _post(f"{base}/sdapi/v1/img2img", dict(
+            body, alwayson_scripts={"FacePop": {"args": [{"enabled": True,
+                                                          "face_width": 256,
+                                                          "face_height": 256}]}}))
+        assert status == 200 and len(reply["images"]) == 1
+        assert [entry["nested"] for entry in webui.process_images_log] == [False, True]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_a_host_where_the_panel_cant_be_built_gets_a_message_and_no_facepop(
+        webui, astronaut, caplog):
+    runner = webui.load_extension(ROOT)
+    script = runner.script("FacePop")
+    namespace = type(script).ui.__globals__
+
+    def unbuildable(gr, enable_accordion=None):
+        raise TypeError("Slider() got an unexpected keyword argument 'step'")
+
+    original = namespace["build_panel"]
+    namespace["build_panel"] = unbuildable
+    try:
+        import gradio as gr
+
+        with caplog.at_level(logging.ERROR), gr.Blocks():
+            controls = script.ui(True)
+    finally:
+        namespace["build_panel"] = original
+    assert len(controls) == 1 and "FacePop can't build its panel" in controls[0].value
+    assert script.unavailable is not None
+    assert sum("can't build its panel" in r.getMessage() for r in caplog.records) == 1
+    webui.processing.reset_process_images_log()
+    # Even with args that would turn FacePop on, it stays off.
+    args = FacePopSettings(enabled=True, face_width=256, face_height=256).to_positional()
+    webui.run_img2img(Image.fromarray(astronaut), prompt="photo", width=512, height=512,
+                      script_args=webui.ui_args(overrides={"FacePop": args}))
+    assert [entry["nested"] for entry in webui.process_images_log] == [False]
+
+
+def test_faces_of_a_batch_share_one_pass_per_image_not_per_face(webui, astronaut):
+    webui.load_extension(ROOT)
+    image = Image.fromarray(np.hstack([astronaut, astronaut]))
+    settings = FacePopSettings(enabled=True, face_width=256, face_height=256)
+    webui.run_img2img(image, prompt="photo", width=1024, height=512, batch_size=2,
+                      script_args=webui.ui_args(overrides={"FacePop":
+                                                           settings.to_positional()}))
+    nested = [entry for entry in webui.process_images_log if entry["nested"]]
+    assert [entry["batch_size"] for entry in nested] == [2, 2]
