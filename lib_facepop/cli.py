@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -199,18 +199,12 @@ def settings_from_args(args: argparse.Namespace) -> FacePopSettings:
 
 def _cmd_detect(args: argparse.Namespace) -> int:
     from lib_facepop.detect import DetectionOptions, create_detector, select_faces
-    from lib_facepop.images import load_image
 
     settings = settings_from_args(args)
     detector = create_detector(settings)
     options = DetectionOptions.from_settings(settings)
-    failures = []
-    for path in _progress(args.images, "detect"):
-        try:
-            image = load_image(path)
-        except FacePopError as exc:
-            failures.append(str(exc))
-            continue
+    failures: list[str] = []
+    for path, image in _readable(args.images, "detect", failures):
         faces = select_faces(detector.detect(image, options), options)
         record = {"image": path, "width": int(image.shape[1]), "height": int(image.shape[0]),
                   "faces": [face.to_json() for face in faces]}
@@ -232,18 +226,11 @@ def _describe(record: dict) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from lib_facepop.images import load_image
-
     settings = settings_from_args(args)
     _refuse_duplicate_stems(args.images)
     runner = _Runner(args, settings)
-    failures = []
-    for path in _progress(args.images, "run"):
-        try:
-            image = load_image(path)
-        except FacePopError as exc:
-            failures.append(str(exc))
-            continue
+    failures: list[str] = []
+    for path, image in _readable(args.images, "run", failures):
         runner.run_one(image, Path(path).stem)
     return _report_failures(failures)
 
@@ -318,6 +305,20 @@ def _report_failures(failures: list[str]) -> int:
     for message in failures:
         print(f"facepop: {message}", file=sys.stderr)
     return EXIT_ERROR if failures else 0
+
+
+def _readable(paths: Sequence[str], what: str, failures: list[str]) -> Iterator[tuple[str, Any]]:
+    """(path, RGB image) for each path that can be read, in order, with a progress bar;
+    the others' messages go to ``failures``."""
+    from lib_facepop.images import load_image
+
+    for path in _progress(paths, what):
+        try:
+            image = load_image(path)
+        except FacePopError as exc:
+            failures.append(str(exc))
+            continue
+        yield path, image
 
 
 def _progress(items: Sequence[str], what: str) -> Iterable[str]:

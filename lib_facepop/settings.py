@@ -209,7 +209,9 @@ class FacePopSettings:
 
     def __post_init__(self) -> None:
         for spec in option_specs():
-            _check_value(spec, getattr(self, spec.name))
+            value = _coerce(spec, getattr(self, spec.name))
+            _check_range(spec, value)
+            object.__setattr__(self, spec.name, value)
 
     # --- conversions ------------------------------------------------------------------------
     @classmethod
@@ -225,7 +227,7 @@ class FacePopSettings:
         for key in values:
             if key not in specs:
                 raise SettingsError(str(key), _unknown_key_message(str(key), specs))
-        return cls(**{key: _coerce(specs[key], value) for key, value in values.items()})
+        return cls(**values)
 
     @classmethod
     def from_positional(cls, values: Sequence[Any]) -> FacePopSettings:
@@ -236,8 +238,7 @@ class FacePopSettings:
                 "args", f"got {len(values)} positional values, FacePop has {len(specs)} "
                         f"settings")
         # A short list is fine: the remaining settings take their defaults.
-        return cls(**{spec.name: _coerce(spec, value)
-                      for spec, value in zip(specs, values, strict=False)})
+        return cls(**{spec.name: value for spec, value in zip(specs, values, strict=False)})
 
     @classmethod
     def from_args(cls, args: Sequence[Any]) -> FacePopSettings:
@@ -307,7 +308,7 @@ def _unknown_key_message(key: str, specs: Mapping[str, OptionSpec]) -> str:
 
 
 def _coerce(spec: OptionSpec, value: Any) -> Value:
-    """Turn an API/CLI value into the option's type, strictly (no silent truncation)."""
+    """The value as the option's type, strictly: no silent truncation, no str -> number."""
     if spec.kind is bool:
         if isinstance(value, bool):
             return value
@@ -327,16 +328,9 @@ def _coerce(spec: OptionSpec, value: Any) -> Value:
     return value
 
 
-def _check_value(spec: OptionSpec, value: Any) -> None:
-    if spec.kind is bool:
-        if not isinstance(value, bool):
-            raise SettingsError(spec.name, f"expected true or false, got {value!r}")
-        return
+def _check_range(spec: OptionSpec, value: Value) -> None:
+    """Numbers within the option's range, text among its choices (types already checked)."""
     if spec.kind in (int, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SettingsError(spec.name, f"expected a number, got {value!r}")
-        if spec.kind is int and not isinstance(value, int):
-            raise SettingsError(spec.name, f"expected a whole number, got {value!r}")
         if not math.isfinite(value):
             raise SettingsError(spec.name, f"expected a finite number, got {value!r}")
         if spec.minimum is not None and value < spec.minimum:
@@ -345,10 +339,7 @@ def _check_value(spec: OptionSpec, value: Any) -> None:
         if spec.maximum is not None and value > spec.maximum:
             raise SettingsError(
                 spec.name, f"{value!r} is above the maximum {_fmt(spec.maximum)}")
-        return
-    if not isinstance(value, str):
-        raise SettingsError(spec.name, f"expected text, got {value!r}")
-    if spec.choices is not None and value not in spec.choices:
+    elif spec.choices is not None and value not in spec.choices:
         raise SettingsError(
             spec.name, f"{value!r} is not one of {', '.join(map(repr, spec.choices))}")
 

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
+import socket
+import textwrap
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -30,3 +40,44 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     diff = a.astype(np.float64) - b.astype(np.float64)
     mse = float(np.mean(diff ** 2))
     return math.inf if mse == 0 else 10.0 * math.log10(255.0 ** 2 / mse)
+
+
+@contextlib.contextmanager
+def serving(app) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def post_json(url: str, body: object, timeout: float = 120) -> tuple[int, dict]:
+    """POST a JSON body; (HTTP status, JSON reply), also for error statuses."""
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def write_extension(folder: Path, name: str, script: str) -> Path:
+    """A WebUI extension folder holding one scripts/<name>.py; returns the folder."""
+    root = folder / name
+    (root / "scripts").mkdir(parents=True, exist_ok=True)
+    (root / "scripts" / f"{name}.py").write_text(textwrap.dedent(script))
+    return root

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
 import fastapi
 import pytest
-import uvicorn
 
 from lib_facepop import __version__
 from lib_facepop.webui.api import check_request, register_routes
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers import post_json, serving
 
 
 @pytest.fixture(scope="module")
@@ -38,27 +28,8 @@ def server() -> Iterator[tuple[str, list]]:
 
     register_routes(None, app)
     register_routes(None, app)  # a second call (UI reload) must not wrap twice
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not instance.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", received
-    instance.should_exit = True
-    thread.join(timeout=10)
-
-
-def _post(url: str, body: object) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+    with serving(app) as base:
+        yield base, received
 
 
 def _get(url: str) -> dict:
@@ -70,7 +41,7 @@ def test_good_named_args_reach_the_webui_unchanged(server) -> None:
     base, received = server
     body = {"prompt": "p", "init_images": ["x"],
             "alwayson_scripts": {"FacePop": {"args": [{"enabled": True, "padding": 20}]}}}
-    status, _ = _post(f"{base}/sdapi/v1/img2img", body)
+    status, _ = post_json(f"{base}/sdapi/v1/img2img", body)
     assert status == 200
     assert received[-1] == body
 
@@ -80,7 +51,7 @@ def test_positional_args_and_requests_without_facepop_pass(server) -> None:
     for body in ({"alwayson_scripts": {"facepop": {"args": [True, "ellipse", False]}}},
                  {"prompt": "no scripts"},
                  {"alwayson_scripts": {"ControlNet": {"args": [{"anything": 1}]}}}):
-        assert _post(f"{base}/sdapi/v1/img2img", body)[0] == 200
+        assert post_json(f"{base}/sdapi/v1/img2img", body)[0] == 200
         assert received[-1] == body
 
 
@@ -95,7 +66,7 @@ def test_bad_args_get_a_422_naming_the_field_and_never_reach_the_webui(
         server, args, field) -> None:
     base, received = server
     before = len(received)
-    status, payload = _post(f"{base}/sdapi/v1/img2img",
+    status, payload = post_json(f"{base}/sdapi/v1/img2img",
                             {"alwayson_scripts": {"FacePop": {"args": args}}})
     assert status == 422
     assert payload["field"] == field

@@ -7,17 +7,13 @@ import importlib.metadata
 import json
 import logging
 import runpy
-import socket
-import threading
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from lib_facepop.settings import FacePopSettings
+from tests.helpers import post_json, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 A1111_HOST = {"torch": "2.1.2+cu121", "numpy": "1.26.2", "protobuf": "3.20.0",
@@ -95,58 +91,28 @@ def test_models_dir_flag_points_facepop_at_its_models(webui, astronaut, tmp_path
     assert json.loads(record.read_text())["face_pass"][0]["mask_source"] == "modnet"
 
 
-def _serve(app):
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
-def _post(url: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
 def test_the_webuis_img2img_route_refuses_bad_facepop_args_over_http(webui, astronaut):
     import base64
     import io
 
     webui.install_extension(ROOT)
     app, _ = webui.start()
-    server, thread, base = _serve(app)
     buffer = io.BytesIO()
     Image.fromarray(astronaut).save(buffer, format="PNG")
     body = {"init_images": [base64.b64encode(buffer.getvalue()).decode()], "prompt": "photo",
             "steps": 2, "denoising_strength": 0.5, "width": 512, "height": 512}
-    try:
-        status, reply = _post(f"{base}/sdapi/v1/img2img", dict(
+    with serving(app) as base:
+        status, reply = post_json(f"{base}/sdapi/v1/img2img", dict(
             body, alwayson_scripts={"FacePop": {"args": [{"enabled": True, "max_faces": -2}]}}))
         assert status == 422 and reply["field"] == "max_faces"
         assert webui.process_images_log == []  # refused before any generation started
 
-        status, reply = _post(f"{base}/sdapi/v1/img2img", dict(
+        status, reply = post_json(f"{base}/sdapi/v1/img2img", dict(
             body, alwayson_scripts={"FacePop": {"args": [{"enabled": True,
                                                           "face_width": 256,
                                                           "face_height": 256}]}}))
         assert status == 200 and len(reply["images"]) == 1
         assert [entry["nested"] for entry in webui.process_images_log] == [False, True]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_a_host_where_the_panel_cant_be_built_gets_a_message_and_no_facepop(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import pytest
 from PIL import Image
 
 from lib_facepop.settings import FacePopSettings
+from tests.helpers import write_extension
 
 ROOT = Path(__file__).resolve().parents[1]
 TILE = 512
@@ -260,9 +260,7 @@ def test_a_failure_inside_facepop_still_gives_the_normal_result(webui, astronaut
 def _probe(tmp_path: Path, action: str | None) -> Path:
     """An always-on extension that interrupts or skips (``action``) when it runs inside a
     face pass, or just runs there (None)."""
-    root = tmp_path / "probe"
-    (root / "scripts").mkdir(parents=True, exist_ok=True)
-    (root / "scripts" / "probe.py").write_text(textwrap.dedent(f'''
+    return write_extension(tmp_path, "probe", f'''
         from modules import scripts, shared
 
 
@@ -277,8 +275,7 @@ def _probe(tmp_path: Path, action: str | None) -> Path:
                 # Inside the batch loop, as a click on Skip or Interrupt during sampling.
                 if {action!r} and getattr(p, "facepop_nested", False):
                     getattr(shared.state, {action!r})()
-    '''))
-    return root
+    ''')
 
 
 def test_only_the_allowed_always_on_scripts_run_in_the_face_pass(webui, astronaut, tmp_path
@@ -332,10 +329,8 @@ def test_processed_faces_are_saved_through_the_webui_only_when_saving(webui, ast
 
 
 def _state_recorder(tmp_path: Path) -> Path:
-    root = tmp_path / "recorder"
-    (root / "scripts").mkdir(parents=True, exist_ok=True)
     target = tmp_path / "state.json"
-    (root / "scripts" / "recorder.py").write_text(textwrap.dedent(f"""
+    return write_extension(tmp_path, "recorder", f"""
         import json
 
         from modules import scripts, shared
@@ -352,5 +347,4 @@ def _state_recorder(tmp_path: Path) -> Path:
                 state = shared.state
                 with open({str(target)!r}, "w") as f:
                     json.dump({{"job_count": state.job_count, "job_no": state.job_no}}, f)
-    """))
-    return root
+    """)
