@@ -81,7 +81,6 @@ class WebUIFacePass:
         self.subseed = subseed
         self.max_batch = max(1, max_batch)
         self.infotexts: list[str] = []
-        self.passes = 0
 
     def process(self, tasks: Sequence[FaceTask], params: FacePassParams) -> list[np.ndarray]:
         outputs: list[np.ndarray] = []
@@ -100,7 +99,6 @@ class WebUIFacePass:
             close = getattr(nested, "close", None)
             if callable(close):
                 close()
-        self.passes += 1
         if self.state.interrupted:
             raise FacePassInterruptedError("interrupted during the face pass")
         if self.state.skipped:

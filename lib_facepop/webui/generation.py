@@ -135,7 +135,6 @@ class FacePopJob:
         self.user_mask: np.ndarray | None = None
         self.failed = False
         self.stopped = False
-        self.face_passes = 0
         self.outputs = WebUIOutputs(p, settings, host.images, host.samples_format)
 
     # --- hooks ----------------------------------------------------------------------------
@@ -211,15 +210,13 @@ class FacePopJob:
         try:
             result = self._pipeline(face_pass).finish(analysed, self.settings, main)
         except FacePassSkippedError:
-            log.info("FacePop: face pass of image %d skipped; its faces stay as they were",
+            log.info("FacePop: face pass of image %d skipped; it gets plain img2img",
                      item + 1)
             return analysed.image, empty
         except FacePassInterruptedError:
             self.stopped = True
             log.info("FacePop: interrupted")
             return analysed.image, empty
-        finally:
-            self.face_passes += face_pass.passes
         self.outputs.save_faces(result, face_pass.infotexts)
         self.outputs.save_debug(f"image{item + 1:03d}", result)
         return result.image, result.face_mask
