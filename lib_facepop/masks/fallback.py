@@ -111,36 +111,37 @@ def _chain(start: str, modnet_location: str | None, _state: tuple | None
            ) -> FallbackMaskSource:
     order = MASK_SOURCES[MASK_SOURCES.index(start):]
     factories: list[tuple[str, SourceFactory]] = []
+    missing_model: str | None = None
     for name in order:
         if name == "modnet":
-            factories.append((name, functools.partial(_modnet_source, modnet_location)))
+            # create_mask_source always gives a location when the chain starts at modnet.
+            model, missing_model = _modnet_model(Path(modnet_location or ""))
+            factories.append((name, functools.partial(_modnet_source, model)))
         elif name == "selfie":
             factories.append((name, _selfie_source))
         else:
             factories.append((name, EllipseMaskSource))
     chain = FallbackMaskSource(factories)
-    if start == "modnet" and modnet_location is not None:
-        problem = _missing_model_reason(Path(modnet_location))
-        if problem:
-            chain.fail("modnet", problem)
+    if missing_model:
+        chain.fail("modnet", missing_model)
     return chain
 
 
-def _missing_model_reason(location: Path) -> str | None:
+def _modnet_model(location: Path) -> tuple[Path | None, str | None]:
+    """(the MODNet model file to use, None) or (None, why there is none)."""
     try:
         model = resolve_modnet_model(location)
     except ModnetError as exc:
-        return str(exc)
+        return None, str(exc)
     if model is None:
-        return (f"no MODNet model file in {location}; put "
-                f"modnet_photographic_portrait_matting.onnx or the official .ckpt there")
-    return None
+        return None, (f"no MODNet model file in {location}; put "
+                      f"modnet_photographic_portrait_matting.onnx or the official .ckpt there")
+    return model, None
 
 
-def _modnet_source(location: str | None) -> MaskSource:
-    model = resolve_modnet_model(Path(location)) if location else None
+def _modnet_source(model: Path | None) -> MaskSource:
     if model is None:
-        raise FileNotFoundError(f"no MODNet model file in {location}")
+        raise FileNotFoundError("no MODNet model file")
     return ModnetMaskSource(load_matting_session(model))
 
 
