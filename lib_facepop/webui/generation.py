@@ -26,11 +26,11 @@ import numpy as np
 from PIL import Image
 
 from lib_facepop import __version__
-from lib_facepop.detect import create_detector
+from lib_facepop.detect import FaceDetector, create_detector
 from lib_facepop.errors import SettingsError
 from lib_facepop.face_pass import MainJob
 from lib_facepop.images import mask_to_uint8
-from lib_facepop.masks import create_mask_source
+from lib_facepop.masks import MaskSource, create_mask_source
 from lib_facepop.pipeline import FacePipeline, PreparedImage
 from lib_facepop.processors import IdentityProcessor
 from lib_facepop.protect import faces_allowed, main_pass_mask
@@ -136,6 +136,8 @@ class FacePopJob:
         self.failed = False
         self.stopped = False
         self.outputs = WebUIOutputs(p, settings, host.images, host.samples_format)
+        self.detector: FaceDetector | None = None
+        self.mask_source: MaskSource | None = None
 
     # --- hooks ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -152,6 +154,10 @@ class FacePopJob:
     # --- steps ----------------------------------------------------------------------------
     def _start(self) -> None:
         p = self.p
+        # One detector and mask source for the whole job; each face pass only differs in
+        # its processor.
+        self.detector = create_detector(self.settings)
+        self.mask_source = create_mask_source(self.settings, models_dir=self.host.models_dir)
         p.extra_generation_params.update(infotext_fields(self.settings))
         p.extra_generation_params[VERSION_KEY] = __version__
         sources = self._source_images()
@@ -235,8 +241,7 @@ class FacePopJob:
 
     # --- helpers ----------------------------------------------------------------------------
     def _pipeline(self, processor: Any) -> FacePipeline:
-        mask_source = create_mask_source(self.settings, models_dir=self.host.models_dir)
-        return FacePipeline(create_detector(self.settings), mask_source, processor)
+        return FacePipeline(self.detector, self.mask_source, processor)
 
     def _source_images(self) -> list[Image.Image]:
         images = list(self.p.init_images)
