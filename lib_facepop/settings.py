@@ -27,9 +27,27 @@ GROUP_ADVANCED = "advanced"
 GROUP_DEBUGGING = "debugging"
 GROUPS = (GROUP_BASICS, GROUP_FACE_PASS, GROUP_ADVANCED, GROUP_DEBUGGING)
 
-MASK_SOURCES = ("modnet", "selfie", "ellipse")
-FACE_ORDERS = ("largest", "left_to_right", "confidence")
-SEED_MODES = ("increment", "same", "random")
+# Choices: value (what the API, the infotext and the command line take) -> label (what the
+# panel shows).
+MASK_SOURCE_LABELS = {
+    "auto": "Auto (MODNet if installed, else selfie)",
+    "modnet": "MODNet matte",
+    "selfie": "Selfie segmentation",
+    "ellipse": "Ellipse",
+}
+FACE_ORDER_LABELS = {
+    "largest": "Largest first",
+    "left_to_right": "Left to right",
+    "confidence": "Most confident first",
+}
+SEED_MODE_LABELS = {
+    "increment": "Image seed + face index",
+    "same": "Image seed for every face",
+    "random": "Random",
+}
+MASK_SOURCES = tuple(MASK_SOURCE_LABELS)
+FACE_ORDERS = tuple(FACE_ORDER_LABELS)
+SEED_MODES = tuple(SEED_MODE_LABELS)
 
 Value = bool | int | float | str
 
@@ -48,11 +66,19 @@ class OptionSpec:
     maximum: float | None = None
     step: float | None = None
     choices: tuple[str, ...] | None = None
+    choice_labels: tuple[str, ...] | None = None
+    """What the panel shows for each of ``choices``, in the same order."""
     multiline: bool = False
 
     @property
     def infotext_key(self) -> str:
         return f"{INFOTEXT_PREFIX} {self.name.replace('_', ' ')}"
+
+    def label_of(self, value: Value) -> str:
+        """The panel's label for a choice (the value itself where there are no labels)."""
+        if self.choices is None or self.choice_labels is None or value not in self.choices:
+            return str(value)
+        return self.choice_labels[self.choices.index(value)]
 
 
 def _option(
@@ -64,7 +90,7 @@ def _option(
     minimum: float | None = None,
     maximum: float | None = None,
     step: float | None = None,
-    choices: Sequence[str] | None = None,
+    choices: Mapping[str, str] | None = None,
     multiline: bool = False,
 ) -> Any:
     metadata = {
@@ -75,6 +101,7 @@ def _option(
         "maximum": maximum,
         "step": step,
         "choices": tuple(choices) if choices is not None else None,
+        "choice_labels": tuple(choices.values()) if choices is not None else None,
         "multiline": multiline,
     }
     return field(default=default, metadata=metadata)
@@ -90,11 +117,12 @@ class FacePopSettings:
         "Find every face, process it on its own at full size, and blend it back.",
         GROUP_BASICS)
     mask_source: str = _option(
-        "modnet", "Face mask",
+        "auto", "Face mask",
         "Where each face's blending mask comes from. MODNet follows the real outline of "
-        "face and hair; if its model file is missing FacePop falls back to selfie "
-        "segmentation, then to a feathered ellipse.",
-        GROUP_BASICS, choices=MASK_SOURCES)
+        "face and hair, but needs its model file; Auto uses MODNet when that file is "
+        "installed and selfie segmentation otherwise. A source that can't be had falls "
+        "back to the next one (MODNet, selfie, ellipse).",
+        GROUP_BASICS, choices=MASK_SOURCE_LABELS)
     aggressive_detection: bool = _option(
         True, "Aggressive detection",
         "Also search several scales, tiles and rotations, so that small, tilted and "
@@ -133,7 +161,7 @@ class FacePopSettings:
         "largest", "Face order",
         "Which faces come first when there are more than the maximum: the largest, left to "
         "right, or the most confident.",
-        GROUP_BASICS, choices=FACE_ORDERS)
+        GROUP_BASICS, choices=FACE_ORDER_LABELS)
 
     # --- face pass ------------------------------------------------------------------------
     separate_face_processing: bool = _option(
@@ -165,7 +193,7 @@ class FacePopSettings:
         "increment", "Face seeds",
         "Seed of each face: the image's seed plus the face's index (like a batch), the "
         "image's seed for every face, or a random seed.",
-        GROUP_FACE_PASS, choices=SEED_MODES)
+        GROUP_FACE_PASS, choices=SEED_MODE_LABELS)
 
     # --- advanced -------------------------------------------------------------------------
     auto_align: bool = _option(
@@ -283,7 +311,7 @@ def option_specs() -> tuple[OptionSpec, ...]:
             name=f.name, kind=_field_type(f), default=f.default, label=meta["label"],
             help=meta["help"], group=meta["group"], minimum=meta["minimum"],
             maximum=meta["maximum"], step=meta["step"], choices=meta["choices"],
-            multiline=meta["multiline"]))
+            choice_labels=meta["choice_labels"], multiline=meta["multiline"]))
     return tuple(specs)
 
 
@@ -375,6 +403,8 @@ def json_schema() -> dict[str, Any]:
             prop["maximum"] = spec.maximum
         if spec.choices is not None:
             prop["enum"] = list(spec.choices)
+            prop["x-choice-labels"] = dict(zip(spec.choices, spec.choice_labels or spec.choices,
+                                               strict=True))
         properties[spec.name] = prop
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -128,7 +128,8 @@ def test_schema_and_version() -> None:
     (["--mask", "ellipse"], "ellipse"),
     (["--mask", "selfie"], "selfie"),
     (["--modnet", "{onnx}"], "modnet"),
-    (["--models-dir", "{empty}"], "selfie"),  # no MODNet file there: the fallback
+    (["--models-dir", "{empty}"], "selfie"),  # auto, no MODNet file there: selfie, quietly
+    (["--mask", "modnet", "--models-dir", "{empty}"], "selfie"),  # asked for: a warning
 ])
 def test_run_takes_the_mask_source_asked_for(tmp_path, photos, random_onnx, flags,
                                             expected) -> None:
@@ -141,5 +142,6 @@ def test_run_takes_the_mask_source_asked_for(tmp_path, photos, random_onnx, flag
     (folder,) = (out / "debug").iterdir()
     record = json.loads((folder / "run.json").read_text())
     assert record["face_pass"][0]["mask_source"] == expected
-    if expected == "selfie" and "--models-dir" in flags:
-        assert "no MODNet model file" in done.stderr
+    if "--models-dir" in flags:
+        warned = "no MODNet model file" in done.stderr
+        assert warned == ("modnet" in flags)

@@ -113,16 +113,42 @@ def test_modnet_is_used_when_its_model_file_is_there(aligned, models_dir, caplog
     assert "unavailable" not in caplog.text
 
 
-def test_missing_model_falls_back_to_selfie_announced_once(aligned, tmp_path, caplog) -> None:
+def test_modnet_asked_for_but_missing_falls_back_to_selfie_warned_once(aligned, tmp_path,
+                                                                       caplog) -> None:
     caplog.set_level(logging.WARNING)
     empty = tmp_path / "no-models"
+    empty.mkdir()
+    settings = FacePopSettings(mask_source="modnet")
+    for _ in range(2):
+        source = create_mask_source(settings, models_dir=empty)
+        assert source.make_mask(aligned, settings).source == "selfie"
+    messages = [r.getMessage() for r in caplog.records if "unavailable" in r.getMessage()]
+    assert len(messages) == 1
+    assert "no MODNet model file" in messages[0] and str(empty) in messages[0]
+
+
+def test_auto_without_a_model_uses_selfie_quietly_and_names_it_once(aligned, tmp_path,
+                                                                    caplog) -> None:
+    caplog.set_level(logging.INFO, logger="lib_facepop")
+    empty = tmp_path / "no-models-auto"
     empty.mkdir()
     for _ in range(2):
         source = create_mask_source(FacePopSettings(), models_dir=empty)
         assert source.make_mask(aligned, FacePopSettings()).source == "selfie"
-    messages = [r.getMessage() for r in caplog.records if "unavailable" in r.getMessage()]
-    assert len(messages) == 1
-    assert "no MODNet model file" in messages[0] and str(empty) in messages[0]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    named = [r.getMessage() for r in caplog.records if "face masks from" in r.getMessage()]
+    assert named == ["FacePop: face masks from selfie-segmentation"]
+
+
+def test_auto_warns_about_a_broken_model_file(aligned, tmp_path, caplog) -> None:
+    caplog.set_level(logging.WARNING)
+    broken = tmp_path / "broken-auto"
+    broken.mkdir()
+    (broken / OFFICIAL_ONNX).write_bytes(b"this is not an onnx model")
+    source = create_mask_source(FacePopSettings(), models_dir=broken)
+    assert source.make_mask(aligned, FacePopSettings()).source == "selfie"
+    assert any(OFFICIAL_ONNX in r.getMessage() for r in caplog.records
+               if r.levelno == logging.WARNING)
 
 
 def test_a_corrupt_model_file_is_named_then_selfie_takes_over(aligned, tmp_path,

@@ -17,7 +17,7 @@ from lib_facepop.settings import (
 
 def test_defaults_match_the_original_facepop() -> None:
     s = FacePopSettings()
-    assert (s.enabled, s.mask_source, s.aggressive_detection) == (False, "modnet", True)
+    assert (s.enabled, s.mask_source, s.aggressive_detection) == (False, "auto", True)
     assert (s.face_width, s.face_height, s.padding) == (720, 720, 35.0)
     assert (s.keep_aspect_ratio, s.confidence, s.max_faces) == (True, 0.5, 5)
     assert (s.face_steps, s.face_cfg_scale, s.face_denoising_strength) == (40, 7.0, 0.4)

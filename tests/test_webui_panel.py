@@ -29,7 +29,7 @@ def describe(control):
             "value": control.value, "elem_id": control.elem_id,
             "minimum": getattr(control, "minimum", None),
             "maximum": getattr(control, "maximum", None),
-            "choices": [c[0] if isinstance(c, (list, tuple)) else c
+            "choices": [list(c) if isinstance(c, (list, tuple)) else [c, c]
                         for c in (getattr(control, "choices", None) or [])] or None}
 
 with gr.Blocks():
@@ -56,7 +56,11 @@ def _check_against_settings(controls: list[dict]) -> None:
         if spec.kind is bool:
             assert control["type"] == "Checkbox"
         elif spec.choices is not None:
-            assert control["type"] == "Radio" and control["choices"] == list(spec.choices)
+            # Readable labels in the panel, the settings' own values behind them.
+            assert control["type"] == "Radio"
+            assert [value for _, value in control["choices"]] == list(spec.choices)
+            assert [label for label, _ in control["choices"]] == list(spec.choice_labels)
+            assert all(label != value for label, value in control["choices"])
         elif spec.kind in (int, float):
             assert control["type"] == "Slider"
             assert (control["minimum"], control["maximum"]) == (spec.minimum, spec.maximum)

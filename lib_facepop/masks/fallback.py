@@ -1,10 +1,13 @@
 """Choosing the mask source, with fallbacks that never cost a generation its image.
 
 Order: MODNet -> MediaPipe selfie segmentation -> landmark ellipse. The setting says where
-to start. A source that can't be had (no model file, a corrupt file, MediaPipe broken) is
-announced once in the log with the reason, and the next one takes over for good. Chains
-are cached per process by (start, model file and its state), so adding a model file later
-is picked up by the next job.
+to start; "auto" starts at MODNet but expects that its model may not be installed. A source
+that can't be had (no model file, a corrupt file, MediaPipe broken) is announced once in
+the log with the reason, and the next one takes over for good: as a warning where the user
+asked for that source (or put a broken model file in place), at info level where "auto"
+simply finds no MODNet model. The source that makes the masks is named once, at info
+level. Chains are cached per process by (start, model file and its state), so adding a
+model file later is picked up by the next job.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from lib_facepop.align import AlignedFace
 from lib_facepop.masks.base import FaceMask, MaskSource
 from lib_facepop.masks.mattes import ModnetMaskSource, SelfieMaskSource
 from lib_facepop.masks.region import EllipseMaskSource
-from lib_facepop.settings import MASK_SOURCES, FacePopSettings
+from lib_facepop.settings import FacePopSettings
 
 # modnet is imported here, at import time, not inside a function: inside the WebUI the
 # extension's folder is on sys.path only while the WebUI imports scripts/facepop.py.
@@ -28,6 +31,8 @@ from modnet import ModnetError, load_matting_session, resolve_modnet_model
 log = logging.getLogger(__name__)
 
 DEFAULT_MODELS_DIR = Path("~/.cache/facepop/models")
+FALLBACK_ORDER = ("modnet", "selfie", "ellipse")
+AUTO = "auto"
 MODELS_DIR_ENV = "FACEPOP_MODELS_DIR"
 
 SourceFactory = Callable[[], MaskSource]
@@ -40,6 +45,7 @@ class FallbackMaskSource:
         self._factories = list(factories)
         self._sources: dict[str, MaskSource] = {}
         self._failed: set[str] = set()
+        self._announced = False
 
     @property
     def name(self) -> str:
@@ -54,22 +60,30 @@ class FallbackMaskSource:
                 source = self._sources.get(name)
                 if source is None:
                     source = self._sources[name] = factory()
-                return source.make_mask(aligned, settings)
+                mask = source.make_mask(aligned, settings)
             except Exception as exc:
                 if name == self._factories[-1][0]:
                     raise
                 self._fail(name, exc)
+                continue
+            if not self._announced:
+                self._announced = True
+                log.info("FacePop: face masks from %s", _LABELS.get(name, name))
+            return mask
         raise AssertionError("the last mask source never fails over")
 
-    def fail(self, name: str, reason: str) -> None:
-        """Mark a source unusable before it is tried (e.g. its model file is missing)."""
-        self._fail(name, reason)
+    def fail(self, name: str, reason: str, *, expected: bool = False) -> None:
+        """Mark a source unusable before it is tried (e.g. its model file is missing).
 
-    def _fail(self, name: str, reason: object) -> None:
+        ``expected``: the user did not ask for this source, so its absence is only worth
+        an info line."""
+        self._fail(name, reason, level=logging.INFO if expected else logging.WARNING)
+
+    def _fail(self, name: str, reason: object, level: int = logging.WARNING) -> None:
         self._failed.add(name)
         following = self.name
-        log.warning("FacePop: %s masks are unavailable (%s); using %s masks instead",
-                    _LABELS.get(name, name), reason, _LABELS.get(following, following))
+        log.log(level, "FacePop: %s masks are unavailable (%s); using %s masks instead",
+                _LABELS.get(name, name), reason, _LABELS.get(following, following))
 
 
 _LABELS = {"modnet": "MODNet", "selfie": "selfie-segmentation", "ellipse": "ellipse"}
@@ -88,7 +102,7 @@ def create_mask_source(settings: FacePopSettings, model_file: Path | None = None
     (default: ``default_models_dir()``).
     """
     start = settings.mask_source
-    if start != "modnet":
+    if start not in (AUTO, "modnet"):
         return _chain(start, None, None)
     location = Path(model_file) if model_file is not None else Path(
         models_dir if models_dir is not None else default_models_dir())
@@ -109,13 +123,14 @@ def _state_of(location: Path) -> tuple:
 @functools.lru_cache(maxsize=8)
 def _chain(start: str, modnet_location: str | None, _state: tuple | None
            ) -> FallbackMaskSource:
-    order = MASK_SOURCES[MASK_SOURCES.index(start):]
+    order = FALLBACK_ORDER[FALLBACK_ORDER.index("modnet" if start == AUTO else start):]
     factories: list[tuple[str, SourceFactory]] = []
     missing_model: str | None = None
+    absent = False
     for name in order:
         if name == "modnet":
             # create_mask_source always gives a location when the chain starts at modnet.
-            model, missing_model = _modnet_model(Path(modnet_location or ""))
+            model, missing_model, absent = _modnet_model(Path(modnet_location or ""))
             factories.append((name, functools.partial(_modnet_source, model)))
         elif name == "selfie":
             factories.append((name, _selfie_source))
@@ -123,20 +138,23 @@ def _chain(start: str, modnet_location: str | None, _state: tuple | None
             factories.append((name, EllipseMaskSource))
     chain = FallbackMaskSource(factories)
     if missing_model:
-        chain.fail("modnet", missing_model)
+        # "auto" expects that MODNet may not be installed; a broken file is always news.
+        chain.fail("modnet", missing_model, expected=start == AUTO and absent)
     return chain
 
 
-def _modnet_model(location: Path) -> tuple[Path | None, str | None]:
-    """(the MODNet model file to use, None) or (None, why there is none)."""
+def _modnet_model(location: Path) -> tuple[Path | None, str | None, bool]:
+    """(the MODNet model file to use, None, False) or (None, why there is none, whether
+    simply no model file is there)."""
     try:
         model = resolve_modnet_model(location)
     except ModnetError as exc:
-        return None, str(exc)
+        return None, str(exc), False
     if model is None:
         return None, (f"no MODNet model file in {location}; put "
-                      f"modnet_photographic_portrait_matting.onnx or the official .ckpt there")
-    return model, None
+                      f"modnet_photographic_portrait_matting.onnx or the official .ckpt "
+                      f"there"), True
+    return model, None, False
 
 
 def _modnet_source(model: Path | None) -> MaskSource:

@@ -105,7 +105,9 @@ def make_control(gr: Any, spec: OptionSpec) -> Any:
     if spec.kind is bool:
         return gr.Checkbox(**common)
     if spec.choices is not None:
-        return gr.Radio(choices=list(spec.choices), **common)
+        # (label, value): the panel reads well, the API and the infotext keep the values.
+        return gr.Radio(choices=[(spec.label_of(value), value) for value in spec.choices],
+                        **common)
     if spec.kind in (int, float):
         if spec.minimum is None or spec.maximum is None:
             return gr.Number(precision=0 if spec.kind is int else None, **common)
