@@ -7,7 +7,7 @@ identity face pass, blend) on the demo scene again and again in one process, and
 markdown table of the process's resident memory (RSS, from /proc): before any model is
 loaded, after the first run (every model loaded), after run 20 (when allocator pools and
 thread arenas have settled) and after the last run. The models' share is the difference
-between the first two; growth is the difference between the last two. Budget (DESIGN.md
+between the first two; growth is the difference between the last two. Budget (docs/design.md
 section 5): models under 300 MB together, nothing growing.
 """
 

@@ -1,8 +1,9 @@
 """The command line: ``python -m lib_facepop {detect,run,demo,schema,check}``.
 
-Contract (DESIGN.md 3.1): ``detect IMAGE... --json`` prints one JSON object per image per
-line, in the order given; ``run IMAGE... --out DIR`` writes DIR/<stem>.png per input. Exit
-status 0 when every image was read, non-zero with a one-line message on stderr otherwise.
+Contract (docs/design.md section 3.1): ``detect IMAGE... --json`` prints one JSON object
+per image per line, in the order given; ``run IMAGE... --out DIR`` writes DIR/<stem>.png
+per input. Exit status 0 when every image was read, non-zero with a one-line message on
+stderr otherwise.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ DEBUG_FILES = {
     "90-face-mask.png": "all face masks in source coordinates",
     "91-composite.png": "the result after pasting every face back",
     "contact-sheet.png": "the whole run in one picture",
-    "run.json": "faces (DESIGN.md 3.1 form), settings, prompts, seeds, timings",
+    "run.json": "faces (docs/design.md section 3.1 form), settings, prompts, seeds, timings",
 }
 
 SHEET_TILE_HEIGHT = 256

@@ -1,4 +1,4 @@
-"""What a detected face is, as plain data, and the roll convention (DESIGN.md 3.2)."""
+"""What a detected face is, as plain data, and the roll convention (docs/design.md section 3.2)."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ class Face:
         return math.sqrt(w * h)
 
     def to_json(self) -> dict:
-        """The face as DESIGN.md 3.1 prints it."""
+        """The face as docs/design.md section 3.1 prints it."""
         x0, y0, x1, y1 = self.box
         return {
             "box": [_round(x0), _round(y0), _round(x1), _round(y1)],

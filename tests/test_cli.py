@@ -1,4 +1,5 @@
-"""The command line as other tools use it: real processes, real files (DESIGN.md 3.1)."""
+"""The command line as other tools use it: real processes, real files (docs/design.md
+section 3.1)."""
 
 from __future__ import annotations
 

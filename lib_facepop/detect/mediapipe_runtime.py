@@ -2,7 +2,7 @@
 
 The legacy ``mediapipe.solutions`` API ships its models inside the wheel. It exists up to
 mediapipe 0.10.21, and only 0.10.11 and older run under the protobuf 3.20 that A1111 and
-Forge pin (DESIGN.md section 4). A broken pairing imports fine and then fails on every
+Forge pin (docs/design.md section 4). A broken pairing imports fine and then fails on every
 detection, so ``check_mediapipe`` runs a real detection on a bundled photo.
 """
 

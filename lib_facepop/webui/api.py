@@ -1,6 +1,6 @@
 """FacePop's HTTP routes, and checking FacePop's API args before a generation starts.
 
-The WebUI catches every exception a script hook raises (DESIGN.md section 4), so a bad
+The WebUI catches every exception a script hook raises (docs/design.md section 4), so a bad
 setting found inside a hook can never reach the API client. Instead, the img2img route is
 wrapped: a request whose ``alwayson_scripts.FacePop.args`` don't validate is answered
 with HTTP 422 naming the field, before the WebUI starts generating.

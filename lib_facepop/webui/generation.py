@@ -1,6 +1,6 @@
 """FacePop's part of one img2img generation in the WebUI.
 
-Order of events (A1111 v1.10, DESIGN.md section 4):
+Order of events (A1111 v1.10, docs/design.md section 4):
 
 * ``process`` (after seeds and prompts are fixed, before ``p.init``): read the settings;
   find, align and mask the faces of every init image once; run the face pass of the first

@@ -1,4 +1,5 @@
-"""``python -m lib_facepop detect IMAGE... --json`` (DESIGN.md 3.1) on a small turned face."""
+"""``python -m lib_facepop detect IMAGE... --json`` (docs/design.md section 3.1) on a small
+turned face."""
 
 from __future__ import annotations
 
