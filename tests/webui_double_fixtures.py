@@ -28,8 +28,9 @@ modules.processing, webui.launch is launch, ...):
 - load_extension(path, name=None) and load_script_files(paths, *, include_builtin=True)
   -> img2img ScriptRunner (install/load + UI)
 - start(app=None, *, nowebui=False, api=True) -> (app, img2img ScriptRunner)
-- ui_args(runner=None, overrides=None) -> the script args the UI sends
-- run_img2img(init_img, *, mask=None, ..., script_args=None) -> the Generate button's tuple
+- ui_args(runner=None, overrides=None, selected=None) -> the script args the UI sends
+- run_img2img(init_img, *, mask=None, ..., script_args=None, batch_input_dir=None, ...)
+  -> the Generate button's tuple (img2img, inpaint upload, or the Batch tab)
 - api(app=None) -> Api; api_img2img(payload) -> response dict
 - app_started(app=None, demo=None); paste(infotext, fields=None) -> list of gr.update dicts
 - run_install(extension_dir) -> CompletedProcess; read_pip_log() -> list of dicts
@@ -219,12 +220,19 @@ class WebUIDouble:
 
     # -------------------------------------------------------------- generating
 
-    def ui_args(self, runner=None, overrides: dict | None = None) -> tuple:
-        """The script args the UI sends: 0 first (no selectable script), then each control's
-        current value; `overrides` maps a script title to a list of its args (from its
-        first) or to {index within the script: value}."""
+    def ui_args(self, runner=None, overrides: dict | None = None,
+                selected: str | None = None) -> tuple:
+        """The script args the UI sends: the script dropdown first (0, or the index + 1 of
+        the selectable script titled `selected`), then each control's current value;
+        `overrides` maps a script title to a list of its args (from its first) or to
+        {index within the script: value}."""
         runner = runner or self.module("modules.scripts").scripts_img2img
         args = [0, *(getattr(control, "value", None) for control in runner.inputs[1:])]
+        if selected is not None:
+            chosen = runner.script(selected)
+            if chosen is None or chosen not in runner.selectable_scripts:
+                raise KeyError(f"no selectable script titled {selected!r}")
+            args[0] = runner.selectable_scripts.index(chosen) + 1
         for title, values in (overrides or {}).items():
             script = runner.script(title)
             if script is None:
@@ -242,21 +250,25 @@ class WebUIDouble:
                     resize_mode: int = 0, mask_blur: int = 4, inpainting_fill: int = 1,
                     inpaint_full_res: bool = False, inpaint_full_res_padding: int = 32,
                     inpainting_mask_invert: int = 0, override_settings_texts=(),
-                    script_args: tuple | None = None):
+                    script_args: tuple | None = None, batch_input_dir: str | None = None,
+                    batch_output_dir: str = "", batch_mask_dir: str = "",
+                    scale_by: float | None = None):
         """What the img2img Generate button does: modules.img2img.img2img through
         call_queue.wrap_gradio_gpu_call, with the UI's defaults (inpainting_fill 1
         "original", "Whole picture", padding 32: not the dataclass defaults). With a mask
-        it is the "inpaint upload" tab. script_args default to ui_args(). Returns the
-        tuple (images, generation info JSON, info HTML, comments HTML); an exception is
-        reported and turned into an error HTML, as in the UI."""
+        it is the "inpaint upload" tab; with `batch_input_dir` the Batch tab ("from dir",
+        `init_img` unused), with "Resize by" `scale_by` when given. script_args default to
+        ui_args(). Returns the tuple (images, generation info JSON, info HTML, comments
+        HTML); an exception is reported and turned into an error HTML, as in the UI."""
         img2img, call_queue = self.module("modules.img2img"), self.module("modules.call_queue")
         generate = call_queue.wrap_gradio_gpu_call(img2img.img2img, extra_outputs=[None, "", ""])
-        tab = 0 if mask is None else 4
+        tab = 5 if batch_input_dir is not None else 0 if mask is None else 4
         return generate(
             "task(double)", None, tab, prompt, negative_prompt, [], init_img, None, None, None,
             None, init_img, mask, mask_blur, 0, inpainting_fill, n_iter, batch_size, cfg_scale,
-            1.5, denoising_strength, 0, height, width, 1.0, resize_mode, inpaint_full_res,
-            inpaint_full_res_padding, inpainting_mask_invert, "", "", "",
+            1.5, denoising_strength, int(scale_by is not None), height, width, scale_by or 1.0,
+            resize_mode, inpaint_full_res, inpaint_full_res_padding, inpainting_mask_invert,
+            batch_input_dir or "", batch_output_dir, batch_mask_dir,
             list(override_settings_texts), False, [], "", "", [],
             *(self.ui_args() if script_args is None else script_args))
 

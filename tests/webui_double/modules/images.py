@@ -13,13 +13,18 @@ out: EXIF infotext in JPEG/WEBP, the downscaled JPEG copy, long-name truncation.
 
 resize_image(): modes 0 (stretch), 1 (crop) and 2 (fill, edges stretched into the bars),
 always LANCZOS (no upscaler models); image_grid(): the host's row count, no callback.
+split_grid() / combine_grid(): SD upscale's overlapping tiles (Grid: tiles as
+[y, tile height, [[x, tile width, tile image], ...]] rows) and their blend back with linear
+ramps across the overlaps, as the host's.
 """
 
+import collections
 import datetime
 import math
 import os
 import re
 
+import numpy as np
 from PIL import Image, ImageColor, ImageOps, PngImagePlugin
 
 from modules import script_callbacks, shared
@@ -195,3 +200,51 @@ def read_info_from_image(image: Image.Image) -> tuple[str | None, dict]:
     """(the infotext, the other PNG info items). EXIF and other formats are left out."""
     items = dict(image.info or {})
     return items.pop("parameters", None), items
+
+
+Grid = collections.namedtuple("Grid", ["tiles", "tile_w", "tile_h", "image_w", "image_h",
+                                       "overlap"])
+
+
+def _tile_starts(size, tile, overlap):
+    """Where tiles of `tile` pixels start along a side of `size`: evenly spread, the last
+    one flush with the end."""
+    count = math.ceil((size - overlap) / (tile - overlap))
+    step = (size - tile) / (count - 1) if count > 1 else 0
+    starts = [int(i * step) for i in range(count)]
+    return [size - tile if start + tile >= size else start for start in starts]
+
+
+def split_grid(image, tile_w=512, tile_h=512, overlap=64):
+    width, height = image.size
+    tiles = []
+    for y in _tile_starts(height, tile_h, overlap):
+        row = [[x, tile_w, image.crop((x, y, x + tile_w, y + tile_h))]
+               for x in _tile_starts(width, tile_w, overlap)]
+        tiles.append([y, tile_h, row])
+    return Grid(tiles, tile_w, tile_h, width, height, overlap)
+
+
+def combine_grid(grid):
+    def ramp(shape, axis):
+        values = np.arange(grid.overlap, dtype=np.float32) * 255 / grid.overlap
+        values = values.reshape((1, -1) if axis == 1 else (-1, 1))
+        return Image.fromarray(np.broadcast_to(values, shape).astype(np.uint8), "L")
+
+    across = ramp((grid.tile_h, grid.overlap), axis=1)
+    down = ramp((grid.overlap, grid.image_w), axis=0)
+    combined = Image.new("RGB", (grid.image_w, grid.image_h))
+    for y, h, row in grid.tiles:
+        line = Image.new("RGB", (grid.image_w, h))
+        for x, w, tile in row:
+            if x == 0:
+                line.paste(tile, (0, 0))
+                continue
+            line.paste(tile.crop((0, 0, grid.overlap, h)), (x, 0), mask=across)
+            line.paste(tile.crop((grid.overlap, 0, w, h)), (x + grid.overlap, 0))
+        if y == 0:
+            combined.paste(line, (0, 0))
+            continue
+        combined.paste(line.crop((0, 0, line.width, grid.overlap)), (0, y), mask=down)
+        combined.paste(line.crop((0, grid.overlap, line.width, h)), (0, y + grid.overlap))
+    return combined

@@ -6,9 +6,13 @@ Kept from the host: the job fields FacePop and the API use, with the host's defa
 shared.sd_model; `mask` moves to `image_mask`; `mask_blur` sets mask_blur_x/_y; assigning
 `scripts` and a non-empty `script_args` runs setup_scrips(p, is_ui=not p.is_api) once.
 process_images() runs the hooks and steps in the host's order (see process_images_inner):
-override settings applied and put back, fixed seeds in p.all_seeds (p.seed stays as
-given), p.rng made before before_process_batch, params.txt at the first batch unless
---no-prompt-history, Skip/Interrupt handling, saving, infotexts, the grid rule.
+override settings applied and put back, token merging applied to the model with the job's
+ratio (p.get_token_merging_ratio(), as the host's for img2img) and reset to 0 in a
+`finally` (so a nested process_images turns it off for the rest of the outer job, as in
+the host), fixed seeds in p.all_seeds (p.seed stays as given), p.rng made before
+before_process_batch, params.txt at the first batch unless --no-prompt-history,
+Skip/Interrupt handling, saving, infotexts ("Token merging ratio" when not 0), the grid
+rule.
 Img2Img init(): binary mask, "Inpaint not masked", Gaussian blur with the host's kernel
 sizes, "Only masked" crop region (blank mask: whole picture) or whole-picture mask with
 mask_for_overlay = clip(2 * mask), overlays, flattening, resizing, "fill", and the batch
@@ -22,8 +26,11 @@ made from. A mask blends as in the host, `painted * nmask + init * mask`, but at
 size; with mask_round a pixel whose blurred mask is <= 0.5 keeps its init value exactly.
 Decoding rounds half up. A batch sampled with Skip or Interrupt set comes out unchanged.
 "latent noise" is seeded uniform noise, "latent nothing" grey 128; resize_mode 3 resizes
-after batching. Left out: colour correction, face restoration, hires fix, refiner,
-txt2img, extra networks (their <tags> are only removed), VAE, conds.
+after batching. Each sampled batch passes once through the UNet's forward()
+(shared.sd_model.model.diffusion_model) before the mask blend, so a script that hooks the
+UNet (as ControlNet does) changes what comes out. Left out: colour correction, face
+restoration, hires fix, refiner, txt2img, extra networks (their <tags> are only removed),
+VAE, conds.
 
 Test scaffolding: expected_colour(), process_images_log, reset_process_images_log().
 """
@@ -40,7 +47,16 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from modules import errors, images, launch_utils, masking, scripts, sd_samplers, shared
+from modules import (
+    errors,
+    images,
+    launch_utils,
+    masking,
+    scripts,
+    sd_models,
+    sd_samplers,
+    shared,
+)
 
 opts, state = shared.opts, shared.state
 
@@ -53,8 +69,9 @@ a hook of another comes after it). Keys: nested, depth; width, height, batch_siz
 n_init_images (after p.init(), which may lower batch_size); prompts, negative_prompts,
 seeds, subseeds (the all_* lists); steps, cfg_scale, denoising_strength, sampler_name,
 scheduler, image_mask_given, inpaint_full_res, alwayson_scripts (titles), is_api; batches:
-per batch that was sampled, its batch_number, prompts, seeds and skipped (Skip or
-Interrupt was set, so it came out unchanged)."""
+per batch that was sampled, its batch_number, prompts, seeds, skipped (Skip or Interrupt
+was set, so it came out unchanged) and token_merging_ratio (applied to the model while it
+was sampled)."""
 
 _running: list[dict] = []
 
@@ -193,6 +210,8 @@ class StableDiffusionProcessing:
     override_settings: dict[str, Any] = None
     override_settings_restore_afterwards: bool = True
     sampler_index: int = None
+    token_merging_ratio: float = 0
+    token_merging_ratio_hr: float = 0
     comments: dict = None
 
     # Set while the job runs. (The host declares these as init=False fields.)
@@ -238,7 +257,10 @@ class StableDiffusionProcessing:
         self.sampler = None
 
     def get_token_merging_ratio(self, for_hr=False):
-        return 0  # token merging is left out
+        if for_hr:
+            return (self.token_merging_ratio_hr or opts.token_merging_ratio_hr
+                    or self.token_merging_ratio or opts.token_merging_ratio)
+        return self.token_merging_ratio or opts.token_merging_ratio
 
     def setup_prompts(self):
         prompts, negatives = self.prompt, self.negative_prompt
@@ -342,6 +364,7 @@ def create_infotext(p, all_prompts, all_seeds, all_subseeds, comments=None, iter
         ("Seed resize from", f"{p.seed_resize_from_w}x{p.seed_resize_from_h}" if resized else None),
         ("Denoising strength", p.extra_generation_params.get("Denoising strength")),
         ("Clip skip", clip_skip if clip_skip > 1 else None),
+        ("Token merging ratio", p.get_token_merging_ratio() or None),
         ("Init image hash", getattr(p, "init_img_hash", None)),
         ("RNG", None if opts.randn_source == "GPU" else opts.randn_source),
         ("Tiling", "True" if p.tiling else None),
@@ -396,9 +419,11 @@ def _process_with_overrides(p):
             overrides.pop("sd_model_checkpoint", None)  # unknown: stay on the loaded model
         for key, value in overrides.items():
             opts.set(key, value, is_api=True, run_callbacks=False)
+        sd_models.apply_token_merging(p.sd_model, p.get_token_merging_ratio())
         sd_samplers.fix_p_invalid_sampler_and_scheduler(p)  # unknown names: the defaults
         return process_images_inner(p)
     finally:
+        sd_models.apply_token_merging(p.sd_model, 0)
         for key, value in previous.items() if p.override_settings_restore_afterwards else ():
             setattr(opts, key, value)
 
@@ -463,9 +488,10 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
         if p.n_iter > 1:
             state.job = f"Batch {n + 1} out of {p.n_iter}"
 
-        entry["batches"].append({"batch_number": n, "prompts": list(p.prompts),
-                                 "seeds": list(p.seeds),
-                                 "skipped": bool(state.skipped or state.interrupted)})
+        entry["batches"].append({
+            "batch_number": n, "prompts": list(p.prompts), "seeds": list(p.seeds),
+            "skipped": bool(state.skipped or state.interrupted),
+            "token_merging_ratio": shared.sd_model.applied_token_merged_ratio})
         latents = p.sample(conditioning=None, unconditional_conditioning=None, seeds=p.seeds,
                            subseeds=p.subseeds, subseed_strength=p.subseed_strength,
                            prompts=p.prompts)
@@ -675,6 +701,12 @@ class StableDiffusionProcessingImg2Img(StableDiffusionProcessing):
             batch = np.stack([cv2.resize(x, target, interpolation=cv2.INTER_LINEAR) for x in batch])
         return batch.astype(np.float64)
 
+    def get_token_merging_ratio(self, for_hr=False):
+        """img2img's own ratio first, then the override, the img2img option, the general one."""
+        return (self.token_merging_ratio
+                or ("token_merging_ratio" in self.override_settings and opts.token_merging_ratio)
+                or opts.token_merging_ratio_img2img or opts.token_merging_ratio)
+
     def sample(self, conditioning, unconditional_conditioning, seeds, subseeds, subseed_strength,
                prompts):
         noise_seeds, multiplier = self.rng.next(), self.initial_noise_multiplier
@@ -687,7 +719,8 @@ class StableDiffusionProcessingImg2Img(StableDiffusionProcessing):
 
 
 def _paint(p, noise_seeds, prompts):
-    """init * (1 - d) + expected_colour(seed, prompt) * d for each item of the batch."""
+    """init * (1 - d) + expected_colour(seed, prompt) * d for each item of the batch, passed
+    through the UNet's forward() (unless Skip or Interrupt stopped the sampler first)."""
     label = sd_samplers.schedule_label(p)
     if label is not None:
         p.extra_generation_params["Schedule type"] = label
@@ -706,5 +739,6 @@ def _paint(p, noise_seeds, prompts):
         seed = noise_seeds[min(i, len(noise_seeds) - 1)]
         colour = expected_colour(seed, prompts[min(i, len(prompts) - 1)])
         painted[i] = init[i] * (1.0 - strength) + np.asarray(colour, dtype=np.float64) * strength
+    painted = np.asarray(shared.sd_model.model.diffusion_model.forward(painted), dtype=np.float64)
     state.sampling_step = p.steps
     return painted

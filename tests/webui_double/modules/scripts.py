@@ -1,9 +1,10 @@
 """Stands in for modules/scripts.py (A1111 v1.10.1): scripts, their UI arguments and hooks.
 
 As in the host:
-- load_scripts() lists the scripts/ folder of the WebUI root (empty here) and of each
-  active extension, then modules/processing_scripts (Sampler, Seed), and runs every file
-  as a module of its own (script_loading.load_module, so not in sys.modules). While a
+- load_scripts() lists the scripts/ folder of the WebUI root (here: Loopback and SD
+  upscale) and of each active extension, then modules/processing_scripts (Comments,
+  Sampler, Seed), and runs every file as a module of its own
+  (script_loading.load_module, so not in sys.modules). While a
   file runs, its extension folder is sys.path[0] and basedir(); both are put back
   afterwards, so an extension's own packages import at the top of its script but not
   lazily inside a hook.

@@ -1,14 +1,23 @@
 """Stands in for modules/shared.py (A1111 v1.10.1) once the WebUI has started: cmd_opts and
 parser, opts, state, sd_model, prompt_styles, total_tqdm and a few constants.
 
-sd_model is a stub of a loaded SD 1.5 checkpoint (name, hash, title, conditioning key;
-nothing to run) and opts.sd_model_checkpoint names it. prompt_styles knows no styles
-(the host ignores unknown style names too); total_tqdm does nothing; there are no
-upscalers or face restorers.
+sd_model is a stub of a loaded SD 1.5 checkpoint (name, hash, title, conditioning key,
+the token merging ratio applied to it) and opts.sd_model_checkpoint names it. Its UNet,
+sd_model.model.diffusion_model, is a UNetModel whose forward() the painter calls once per
+sampled batch: the class's forward returns the batch unchanged, and a script may hook it by
+setting an instance attribute `forward`, as ControlNet does to the real UNet.
+prompt_styles knows no styles (the host ignores unknown style names too); total_tqdm does
+nothing; sd_upscalers holds the host's built-in "None", "Lanczos" and "Nearest" upscalers
+(no model-based ones); there are no face restorers. walk_files() and listfiles() are the
+host's (modules/util.py) folder listings, in natural sort order.
 """
 
+import os
+import re
 import sys
 from types import SimpleNamespace
+
+from PIL import Image
 
 from modules import options, shared_cmd_options, shared_options, shared_state
 from modules.paths_internal import (  # noqa: F401 (re-exported, as in the host)
@@ -22,7 +31,7 @@ from modules.paths_internal import (  # noqa: F401 (re-exported, as in the host)
 cmd_opts, parser = shared_cmd_options.cmd_opts, shared_cmd_options.parser
 hide_dirs = {"visible": not shared_cmd_options.cmd_opts.hide_ui_dir_config}
 device, demo, progress_print_out = "cpu", None, sys.stdout
-face_restorers, sd_upscalers = [], []
+face_restorers = []
 
 OptionInfo, options_section = options.OptionInfo, options.options_section
 opts = options.Options(shared_options.options_templates, shared_options.restricted_opts)
@@ -34,8 +43,19 @@ _checkpoint = SimpleNamespace(name="v1-5-pruned-emaonly.safetensors", shorthash=
 _checkpoint.title = f"{_checkpoint.name} [{_checkpoint.shorthash}]"
 checkpoint_aliases = {alias: _checkpoint for alias in (
     _checkpoint.title, _checkpoint.name, _checkpoint.name_for_extra, _checkpoint.shorthash)}
+
+
+class UNetModel:
+    """The UNet: forward(x) gets a sampled batch (B, H, W, 3 floats 0..255), returns it."""
+
+    def forward(self, x):
+        return x
+
+
 sd_model = SimpleNamespace(sd_checkpoint_info=_checkpoint, sd_model_hash=_checkpoint.shorthash,
-                           cond_stage_key="crossattn", is_sdxl=False, is_sd1=True)
+                           cond_stage_key="crossattn", is_sdxl=False, is_sd1=True,
+                           applied_token_merged_ratio=0,
+                           model=SimpleNamespace(diffusion_model=UNetModel()))
 opts.data["sd_model_checkpoint"] = _checkpoint.title
 
 
@@ -60,3 +80,49 @@ class _NoProgressBar:
 
 
 prompt_styles, total_tqdm = _NoStyles(), _NoProgressBar()
+
+
+class _ResamplingUpscaler:
+    """A built-in upscaler (modules/upscaler.py UpscalerNone / UpscalerLanczos /
+    UpscalerNearest): upscale(img, scale, selected_model) resizes by `scale`."""
+
+    def __init__(self, name, resample):
+        self.name, self.resample = name, resample
+
+    def upscale(self, img, scale, selected_model=None):
+        if self.resample is None:
+            return img
+        size = (int(img.width * scale), int(img.height * scale))
+        return img.resize(size, resample=self.resample)
+
+
+sd_upscalers = [SimpleNamespace(name=name, data_path=None, scaler=_ResamplingUpscaler(name, r))
+                for name, r in (("None", None), ("Lanczos", Image.Resampling.LANCZOS),
+                                ("Nearest", Image.Resampling.NEAREST))]
+
+
+def _natural_key(text):
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
+
+
+def listfiles(dirname):
+    """The files (not folders, not hidden) directly in `dirname`, naturally sorted."""
+    names = sorted((n for n in os.listdir(dirname) if not n.startswith(".")), key=_natural_key)
+    return [os.path.join(dirname, n) for n in names if os.path.isfile(os.path.join(dirname, n))]
+
+
+def walk_files(path, allowed_extensions=None):
+    """Every file under `path` (links followed; files in hidden folders only with
+    opts.list_hidden_files, the default), folders and files in natural order, optionally
+    only those whose lower-case extension is allowed."""
+    if not os.path.exists(path):
+        return
+    allowed = set(allowed_extensions) if allowed_extensions is not None else None
+    for root, _, files in sorted(os.walk(path, followlinks=True),
+                                 key=lambda entry: _natural_key(entry[0])):
+        for name in sorted(files, key=_natural_key):
+            if allowed is not None and os.path.splitext(name)[1].lower() not in allowed:
+                continue
+            if not opts.list_hidden_files and ("/." in root or "\\." in root):
+                continue
+            yield os.path.join(root, name)

@@ -24,6 +24,9 @@ _DEFAULTS = {
     # img2img
     "img2img_background_color": "#ffffff", "img2img_color_correction": False,
     "overlay_inpaint": True, "upscaler_for_img2img": None,
+    "img2img_batch_show_results_limit": 32, "list_hidden_files": True,
+    # optimizations, prompts
+    "token_merging_ratio_img2img": 0.0, "enable_prompt_comments": True,
     # infotext
     "add_model_hash_to_info": True, "add_model_name_to_info": True,
     "add_user_name_to_info": False, "add_version_to_infotext": True,
@@ -48,6 +51,8 @@ _WITH_INFOTEXT = {  # key: (default, infotext label)
     "inpainting_mask_weight": (1.0, "Conditional mask weight"),
     "initial_noise_multiplier": (1.0, "Noise multiplier"),
     "refiner_switch_by_sample_steps": (False, "Refiner switch by sampling steps"),
+    "token_merging_ratio": (0.0, "Token merging ratio"),
+    "token_merging_ratio_hr": (0.0, "Token merging ratio hr"),
 }
 
 options_templates = {key: OptionInfo(value) for key, value in _DEFAULTS.items()}

@@ -1,0 +1,33 @@
+"""Stands in for modules/processing_scripts/comments.py (A1111 v1.10.1): the built-in
+always-on "Comments" script. With opts.enable_prompt_comments (on by default) its process()
+removes `#` comments (from a # to the end of its line; a line that starts with # goes
+entirely) from p.all_prompts, p.all_negative_prompts, p.main_prompt and
+p.main_negative_prompt. Being a built-in processing script it is loaded after the
+extensions' scripts, so their process() runs first and sees the prompts with comments.
+The token counter callback and hires prompts are left out.
+"""
+
+import re
+
+from modules import scripts, shared
+
+
+def strip_comments(text):
+    text = re.sub(r"(^|\n)#[^\n]*(\n|$)", "\n", text)  # a whole comment line
+    return re.sub(r"#[^\n]*(\n|$)", "\n", text)  # a comment after text on its line
+
+
+class ScriptStripComments(scripts.Script):
+    def title(self):
+        return "Comments"
+
+    def show(self, is_img2img):
+        return scripts.AlwaysVisible
+
+    def process(self, p, *args):
+        if not shared.opts.enable_prompt_comments:
+            return
+        p.all_prompts = [strip_comments(text) for text in p.all_prompts]
+        p.all_negative_prompts = [strip_comments(text) for text in p.all_negative_prompts]
+        p.main_prompt = strip_comments(p.main_prompt)
+        p.main_negative_prompt = strip_comments(p.main_negative_prompt)
