@@ -129,10 +129,12 @@ def test_hook_order_and_arg_slices(webui, tmp_path):  # noqa: F811
     assert recorder.name == "recorder" and recorder.alwayson
     # the real load order (extensions, then the processing scripts) and argument layout
     # (UI sections in page order: sampler, seed; section-None scripts come last)
-    assert [s.title() for s in runner.alwayson_scripts] == ["Recorder", "Sampler", "Seed"]
+    assert [s.title() for s in runner.alwayson_scripts] == [
+        "Recorder", "Comments", "Sampler", "Seed"]
     spans = {s.title(): (s.args_from, s.args_to) for s in runner.alwayson_scripts}
-    assert spans == {"Sampler": (1, 4), "Seed": (4, 10), "Recorder": (10, 12)}
-    assert len(runner.inputs) == 12
+    assert spans == {"Sampler": (1, 4), "Seed": (4, 10), "Recorder": (10, 12),
+                     "Comments": (12, 12)}
+    assert len(runner.inputs) == 12 + 4 + 4  # then the selectable Loopback and SD upscale
 
     p = _p(webui, init_images=[_solid((10, 20, 30))], prompt="x", seed=7, steps=9,
            batch_size=2, n_iter=2)
