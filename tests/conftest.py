@@ -22,6 +22,14 @@ def astronaut() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def three_faces(astronaut):
+    """Three copies of the astronaut side by side (1536x512): three faces in one image."""
+    from PIL import Image
+
+    return Image.fromarray(np.hstack([astronaut] * 3))
+
+
+@pytest.fixture(scope="session")
 def coffee() -> np.ndarray:
     """A real photo with no face in it."""
     from skimage import data

@@ -17,53 +17,19 @@ import pytest
 from PIL import Image
 
 from lib_facepop.settings import FacePopSettings
+from tests.facepop_webui import (
+    BACKGROUND,
+    FACE_CENTRE,
+    FACE_SETTINGS,
+    ROOT,
+    TILE,
+    face_centre,
+    passes,
+    pixel,
+)
+from tests.facepop_webui import colour as _colour_of
+from tests.facepop_webui import generate as _generate
 from tests.helpers import write_extension
-
-ROOT = Path(__file__).resolve().parents[1]
-TILE = 512
-# The astronaut's face centre in her photo (see test_detect.py).
-FACE_CENTRE = (224, 125)
-BACKGROUND = (40, 490)  # bottom-left corner of the first tile: her suit, far from the face
-
-
-@pytest.fixture(scope="module")
-def three_faces(astronaut) -> Image.Image:
-    return Image.fromarray(np.hstack([astronaut] * 3))
-
-
-def _face_centre(tile: int) -> tuple[int, int]:
-    return FACE_CENTRE[0] + tile * TILE, FACE_CENTRE[1]
-
-
-def _args(webui, **settings) -> tuple:
-    values = FacePopSettings(**settings).to_positional()
-    return webui.ui_args(overrides={"FacePop": values})
-
-
-def _colour(webui, seed: int, prompt: str) -> tuple[int, int, int]:
-    return tuple(webui.processing.expected_colour(seed, prompt))
-
-
-def _pixel(image: Image.Image, xy: tuple[int, int]) -> tuple[int, int, int]:
-    return tuple(int(v) for v in np.asarray(image.convert("RGB"))[xy[1], xy[0]])
-
-
-def _passes(webui) -> tuple[list[dict], list[dict]]:
-    log = webui.process_images_log
-    return [e for e in log if not e["nested"]], [e for e in log if e["nested"]]
-
-
-def _generate(webui, image, *, settings, **kwargs):
-    kwargs.setdefault("denoising_strength", 1.0)
-    kwargs.setdefault("width", image.width)
-    kwargs.setdefault("height", image.height)
-    kwargs.setdefault("prompt", "photo")
-    images, *_ = webui.run_img2img(image, script_args=_args(webui, **settings), **kwargs)
-    return images
-
-
-FACE_SETTINGS = {"enabled": True, "face_width": 256, "face_height": 256,
-                 "face_order": "left_to_right", "mask_source": "ellipse"}
 
 
 def test_three_faces_one_face_pass_one_main_pass_each_pixel_processed_once(
@@ -73,7 +39,7 @@ def test_three_faces_one_face_pass_one_main_pass_each_pixel_processed_once(
                     face_prompt="left [SEP] middle [SEP] right")
     (image,) = _generate(webui, three_faces, settings=settings)
 
-    main, nested = _passes(webui)
+    main, nested = passes(webui)
     assert len(main) == 1 and len(nested) == 1
     face_pass = nested[0]
     assert (face_pass["batch_size"], face_pass["n_init_images"]) == (3, 3)
@@ -86,8 +52,8 @@ def test_three_faces_one_face_pass_one_main_pass_each_pixel_processed_once(
     assert face_pass["alwayson_scripts"] == []
 
     for tile, prompt in enumerate(("left", "middle", "right")):
-        assert _pixel(image, _face_centre(tile)) == _colour(webui, seed + tile, prompt)
-    assert _pixel(image, BACKGROUND) == _colour(webui, seed, "photo")
+        assert pixel(image, face_centre(tile)) == _colour_of(webui, seed + tile, prompt)
+    assert pixel(image, BACKGROUND) == _colour_of(webui, seed, "photo")
     assert webui.reports == []
 
 
@@ -95,7 +61,7 @@ def test_face_pass_inherits_the_job_unless_overridden(webui, three_faces) -> Non
     webui.load_extension(ROOT)
     _generate(webui, three_faces, settings=FACE_SETTINGS, cfg_scale=5.5,
               denoising_strength=0.6)
-    main, (face_pass,) = _passes(webui)
+    main, (face_pass,) = passes(webui)
     assert face_pass["steps"] == main[0]["steps"]
     assert face_pass["cfg_scale"] == 5.5 and face_pass["denoising_strength"] == 0.6
     assert face_pass["sampler_name"] == main[0]["sampler_name"]
@@ -105,7 +71,7 @@ def test_face_pass_inherits_the_job_unless_overridden(webui, three_faces) -> Non
     settings = dict(FACE_SETTINGS, separate_face_processing=True, face_steps=7,
                     face_cfg_scale=3.0, face_denoising_strength=0.3)
     _generate(webui, three_faces, settings=settings)
-    _, (face_pass,) = _passes(webui)
+    _, (face_pass,) = passes(webui)
     assert (face_pass["steps"], face_pass["cfg_scale"], face_pass["denoising_strength"]) == (
         7, 3.0, 0.3)
 
@@ -115,16 +81,16 @@ def test_batch_size_and_count_give_every_image_its_own_face_pass(webui, astronau
     webui.load_extension(ROOT)
     image = Image.fromarray(astronaut)
     images = _generate(webui, image, settings=FACE_SETTINGS, batch_size=2, n_iter=2)
-    main, nested = _passes(webui)
+    main, nested = passes(webui)
     assert len(main) == 1 and len(nested) == 4
     seeds = main[0]["seeds"] if len(main[0]["seeds"]) == 4 else [
         s for batch in main[0]["batches"] for s in batch["seeds"]]
     assert [entry["seeds"] for entry in nested] == [[s] for s in seeds]
     outputs = [im for im in images if im.size == image.size][-4:]
     for output, item_seed in zip(outputs, seeds, strict=True):
-        assert _pixel(output, FACE_CENTRE) == _colour(webui, item_seed, "photo")
-        assert _pixel(output, BACKGROUND) == _colour(webui, item_seed, "photo")
-    assert len({_pixel(output, FACE_CENTRE) for output in outputs}) == 4
+        assert pixel(output, FACE_CENTRE) == _colour_of(webui, item_seed, "photo")
+        assert pixel(output, BACKGROUND) == _colour_of(webui, item_seed, "photo")
+    assert len({pixel(output, FACE_CENTRE) for output in outputs}) == 4
 
 
 def test_faces_outside_the_users_inpaint_mask_are_left_alone(webui, three_faces
@@ -135,16 +101,16 @@ def test_faces_outside_the_users_inpaint_mask_are_left_alone(webui, three_faces
     images = _generate(webui, three_faces, settings=FACE_SETTINGS,
                        mask=Image.fromarray(mask), mask_blur=0)
     image = images[0]
-    main, (face_pass,) = _passes(webui)
+    main, (face_pass,) = passes(webui)
     assert face_pass["batch_size"] == 1
     seed = main[0]["seeds"][0]
-    assert _pixel(image, _face_centre(0)) == _colour(webui, seed, "photo")
+    assert pixel(image, face_centre(0)) == _colour_of(webui, seed, "photo")
     # Outside the user's mask nothing changes: the other faces keep their own pixels.
     original = np.asarray(three_faces)
     for tile in (1, 2):
-        x, y = _face_centre(tile)
-        assert _pixel(image, (x, y)) == tuple(int(v) for v in original[y, x])
-    assert _pixel(image, BACKGROUND) == _colour(webui, seed, "photo")
+        x, y = face_centre(tile)
+        assert pixel(image, (x, y)) == tuple(int(v) for v in original[y, x])
+    assert pixel(image, BACKGROUND) == _colour_of(webui, seed, "photo")
 
 
 def test_inpaint_not_masked_protects_the_masked_part_and_the_faces(webui, three_faces
@@ -155,13 +121,13 @@ def test_inpaint_not_masked_protects_the_masked_part_and_the_faces(webui, three_
     images = _generate(webui, three_faces, settings=FACE_SETTINGS,
                        mask=Image.fromarray(mask), mask_blur=0, inpainting_mask_invert=1)
     image = images[0]
-    main, (face_pass,) = _passes(webui)
+    main, (face_pass,) = passes(webui)
     assert face_pass["batch_size"] == 2
     seed = main[0]["seeds"][0]
-    assert _pixel(image, _face_centre(0)) == _colour(webui, seed, "photo")
-    assert _pixel(image, _face_centre(1)) == _colour(webui, seed + 1, "photo")
-    x, y = _face_centre(2)
-    assert _pixel(image, (x, y)) == tuple(int(v) for v in np.asarray(three_faces)[y, x])
+    assert pixel(image, face_centre(0)) == _colour_of(webui, seed, "photo")
+    assert pixel(image, face_centre(1)) == _colour_of(webui, seed + 1, "photo")
+    x, y = face_centre(2)
+    assert pixel(image, (x, y)) == tuple(int(v) for v in np.asarray(three_faces)[y, x])
 
 
 def test_infotext_holds_non_default_settings_and_pastes_them_back(webui, astronaut
@@ -193,7 +159,7 @@ def test_api_takes_named_or_positional_args(webui, astronaut) -> None:
             "init_images": [Image.fromarray(astronaut)], "prompt": "photo", "steps": 3,
             "denoising_strength": 1.0, "seed": 77, "width": 512, "height": 512,
             "alwayson_scripts": {"FacePop": {"args": args}}})
-        _, nested = _passes(webui)
+        _, nested = passes(webui)
         assert len(nested) == 1 and nested[0]["seeds"] == [77]
         info = json.loads(reply["info"])
         assert "FacePop enabled: True" in info["infotexts"][0]
@@ -205,7 +171,7 @@ def test_interrupt_in_the_face_pass_stops_the_job(webui, astronaut, tmp_path
     webui.load_extension(_probe(tmp_path, action="interrupt"))
     settings = dict(FACE_SETTINGS, face_pass_scripts="probe")
     images = _generate(webui, Image.fromarray(astronaut), settings=settings)
-    main, nested = _passes(webui)
+    main, nested = passes(webui)
     assert len(nested) == 1
     assert main[0]["batches"] == []  # the main pass never sampled
     assert not [im for im in images if im.size == (TILE, TILE)]
@@ -217,13 +183,13 @@ def test_skip_in_the_face_pass_leaves_that_image_to_the_main_pass(webui, astrona
     webui.load_extension(_probe(tmp_path, action="skip"))
     settings = dict(FACE_SETTINGS, face_pass_scripts="probe")
     images = _generate(webui, Image.fromarray(astronaut), settings=settings, n_iter=2)
-    main, nested = _passes(webui)
+    main, nested = passes(webui)
     assert len(nested) == 2 and not main[0]["image_mask_given"]
     # The second face pass runs inside the main loop: its Skip must not skip the main batch.
     assert [batch["skipped"] for batch in main[0]["batches"]] == [False, False]
     outputs = [im for im in images if im.size == (TILE, TILE)][-2:]
     for output, seed in zip(outputs, main[0]["seeds"], strict=True):
-        assert _pixel(output, FACE_CENTRE) == _colour(webui, seed, "photo")
+        assert pixel(output, FACE_CENTRE) == _colour_of(webui, seed, "photo")
 
 
 @pytest.mark.parametrize("broken", ["create_detector", "main_pass_mask"])
@@ -243,15 +209,15 @@ def test_a_failure_inside_facepop_still_gives_the_normal_result(webui, astronaut
                                  denoising_strength=0.5)
     finally:
         setattr(generation, broken, original)
-    (main, *_), _ = _passes(webui)
+    (main, *_), _ = passes(webui)
     assert not main["image_mask_given"]
     seed = main["seeds"][0]
     # Plain img2img of the ORIGINAL image: the job's own init image was put back.
     for xy in (FACE_CENTRE, BACKGROUND):
         original = astronaut[xy[1], xy[0]].astype(float)
-        colour = np.asarray(_colour(webui, seed, "photo"), dtype=float)
+        colour = np.asarray(_colour_of(webui, seed, "photo"), dtype=float)
         expected = tuple(int(v) for v in np.floor(original * 0.5 + colour * 0.5 + 0.5))
-        assert _pixel(image, xy) == expected
+        assert pixel(image, xy) == expected
     failures = [r for r in caplog.records if "FacePop failed" in r.getMessage()]
     assert len(failures) == 1 and f"{broken} exploded" in caplog.text
     assert webui.reports == []  # FacePop caught it; the host had nothing to report
@@ -286,7 +252,7 @@ def test_only_the_allowed_always_on_scripts_run_in_the_face_pass(webui, astronau
         webui.processing.reset_process_images_log()
         _generate(webui, Image.fromarray(astronaut),
                   settings=dict(FACE_SETTINGS, face_pass_scripts=allowed))
-        main, (face_pass,) = _passes(webui)
+        main, (face_pass,) = passes(webui)
         assert face_pass["alwayson_scripts"] == expected
         assert "FacePop" in main[0]["alwayson_scripts"]
 
@@ -298,7 +264,7 @@ def test_progress_counts_the_face_passes_and_params_txt_keeps_the_job(webui, thr
     webui.load_extension(ROOT)
     webui.load_extension(_state_recorder(tmp_path))
     _generate(webui, three_faces, settings=FACE_SETTINGS, n_iter=2)
-    _, nested = _passes(webui)
+    _, nested = passes(webui)
     # 3 faces, at most 2 per face pass: 2 passes per image, for each of the 2 batches.
     assert [entry["batch_size"] for entry in nested] == [2, 1, 2, 1]
     recorded = json.loads((tmp_path / "state.json").read_text())

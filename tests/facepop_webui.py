@@ -1,0 +1,62 @@
+"""Helpers for tests of FacePop inside the WebUI test double.
+
+The double's sampler paints each batch item as ``init * (1 - d) + colour(seed, prompt) * d``.
+With a denoising strength of 1 a pixel therefore shows exactly which pass made it: the face
+pass (the face's own seed and prompt) or the main pass (the image's seed and prompt).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from lib_facepop.settings import FacePopSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTROLNET = Path(__file__).resolve().parent / "stand_ins" / "sd-webui-controlnet"
+TILE = 512
+# The astronaut's face centre in her photo (see test_detect.py).
+FACE_CENTRE = (224, 125)
+BACKGROUND = (40, 490)  # bottom-left corner of the first tile: her suit, far from the face
+FACE_SETTINGS = {"enabled": True, "face_width": 256, "face_height": 256,
+                 "face_order": "left_to_right", "mask_source": "ellipse"}
+
+
+def face_centre(tile: int) -> tuple[int, int]:
+    """The face centre of the astronaut in tile ``tile`` of a row of 512-px tiles."""
+    return FACE_CENTRE[0] + tile * TILE, FACE_CENTRE[1]
+
+
+def facepop_args(webui, overrides: dict | None = None, selected: str | None = None,
+                 **settings) -> tuple:
+    """The UI's script args with FacePop's settings (and other scripts' ``overrides``)."""
+    values = FacePopSettings(**settings).to_positional()
+    return webui.ui_args(overrides={"FacePop": values, **(overrides or {})}, selected=selected)
+
+
+def colour(webui, seed: int, prompt: str) -> tuple[int, int, int]:
+    return tuple(webui.processing.expected_colour(seed, prompt))
+
+
+def pixel(image: Image.Image, xy: tuple[int, int]) -> tuple[int, int, int]:
+    return tuple(int(v) for v in np.asarray(image.convert("RGB"))[xy[1], xy[0]])
+
+
+def passes(webui) -> tuple[list[dict], list[dict]]:
+    """(the user's jobs, the nested face passes) from the double's process_images_log."""
+    log = webui.process_images_log
+    return [e for e in log if not e["nested"]], [e for e in log if e["nested"]]
+
+
+def generate(webui, image, *, settings, overrides: dict | None = None, **kwargs):
+    """The Generate button with FacePop ``settings``; denoising 1 and the image's size unless
+    given. Returns the output images."""
+    kwargs.setdefault("denoising_strength", 1.0)
+    kwargs.setdefault("width", image.width)
+    kwargs.setdefault("height", image.height)
+    kwargs.setdefault("prompt", "photo")
+    kwargs.setdefault("script_args", facepop_args(webui, overrides, **settings))
+    images, *_ = webui.run_img2img(image, **kwargs)
+    return images
