@@ -47,9 +47,10 @@ def test_three_faces_one_face_pass_one_main_pass_each_pixel_processed_once(
     assert face_pass["prompts"] == ["left", "middle", "right"]
     seed = main[0]["seeds"][0]
     assert face_pass["seeds"] == [seed, seed + 1, seed + 2]
-    assert main[0]["image_mask_given"] and main[0]["batch_size"] == 1
-    # Only the allowed always-on scripts (none here), never FacePop, run in the face pass.
-    assert face_pass["alwayson_scripts"] == []
+    assert main[0]["batches"][0]["image_mask_given"] and main[0]["batch_size"] == 1
+    # Only the allowed always-on scripts (none here) and the WebUI's own Comments script,
+    # never FacePop, run in the face pass.
+    assert face_pass["alwayson_scripts"] == ["Comments"]
 
     for tile, prompt in enumerate(("left", "middle", "right")):
         assert pixel(image, face_centre(tile)) == _colour_of(webui, seed + tile, prompt)
@@ -170,11 +171,17 @@ def test_interrupt_in_the_face_pass_stops_the_job(webui, astronaut, tmp_path
     webui.load_extension(ROOT)
     webui.load_extension(_probe(tmp_path, action="interrupt"))
     settings = dict(FACE_SETTINGS, face_pass_scripts="probe")
-    images = _generate(webui, Image.fromarray(astronaut), settings=settings)
+    images = _generate(webui, Image.fromarray(astronaut), settings=settings, n_iter=2)
     main, nested = passes(webui)
-    assert len(nested) == 1
-    assert main[0]["batches"] == []  # the main pass never sampled
-    assert not [im for im in images if im.size == (TILE, TILE)]
+    assert len(nested) == 1  # no face pass for the second batch
+    # The face pass runs at the start of the batch: the main pass stops at once, as the
+    # host's sampler does when Interrupt is set; the host returns that unfinished image,
+    # which is the job's own picture (FacePop changed nothing).
+    assert [batch["skipped"] for batch in main[0]["batches"]] == [True]
+    (unfinished,) = [im for im in images if im.size == (TILE, TILE)]
+    assert np.array_equal(np.asarray(unfinished), astronaut)
+    saved = Path(webui.shared.opts.outdir_img2img_samples)
+    assert not saved.exists() or not any(saved.rglob("*.png"))
 
 
 def test_skip_in_the_face_pass_leaves_that_image_to_the_main_pass(webui, astronaut, tmp_path
@@ -184,7 +191,7 @@ def test_skip_in_the_face_pass_leaves_that_image_to_the_main_pass(webui, astrona
     settings = dict(FACE_SETTINGS, face_pass_scripts="probe")
     images = _generate(webui, Image.fromarray(astronaut), settings=settings, n_iter=2)
     main, nested = passes(webui)
-    assert len(nested) == 2 and not main[0]["image_mask_given"]
+    assert len(nested) == 2 and not main[0]["batches"][0]["image_mask_given"]
     # The second face pass runs inside the main loop: its Skip must not skip the main batch.
     assert [batch["skipped"] for batch in main[0]["batches"]] == [False, False]
     outputs = [im for im in images if im.size == (TILE, TILE)][-2:]
@@ -210,7 +217,7 @@ def test_a_failure_inside_facepop_still_gives_the_normal_result(webui, astronaut
     finally:
         setattr(generation, broken, original)
     (main, *_), _ = passes(webui)
-    assert not main["image_mask_given"]
+    assert not any(batch["image_mask_given"] for batch in main["batches"])
     seed = main["seeds"][0]
     # Plain img2img of the ORIGINAL image: the job's own init image was put back.
     for xy in (FACE_CENTRE, BACKGROUND):
@@ -248,7 +255,8 @@ def test_only_the_allowed_always_on_scripts_run_in_the_face_pass(webui, astronau
                                                                  ) -> None:
     webui.load_extension(ROOT)
     webui.load_extension(_probe(tmp_path, action=None))
-    for allowed, expected in (("controlnet", []), ("probe, controlnet", ["Probe"])):
+    for allowed, expected in (("controlnet", ["Comments"]),
+                              ("probe, controlnet", ["Probe", "Comments"])):
         webui.processing.reset_process_images_log()
         _generate(webui, Image.fromarray(astronaut),
                   settings=dict(FACE_SETTINGS, face_pass_scripts=allowed))

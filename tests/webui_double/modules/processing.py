@@ -70,8 +70,9 @@ n_init_images (after p.init(), which may lower batch_size); prompts, negative_pr
 seeds, subseeds (the all_* lists); steps, cfg_scale, denoising_strength, sampler_name,
 scheduler, image_mask_given, inpaint_full_res, alwayson_scripts (titles), is_api; batches:
 per batch that was sampled, its batch_number, prompts, seeds, skipped (Skip or Interrupt
-was set, so it came out unchanged) and token_merging_ratio (applied to the model while it
-was sampled)."""
+was set, so it came out unchanged), token_merging_ratio (applied to the model while it
+was sampled), and image_mask_given and inpaint_full_res as they were then (a script may
+change them and run p.init() again in before_process_batch)."""
 
 _running: list[dict] = []
 
@@ -491,7 +492,9 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
         entry["batches"].append({
             "batch_number": n, "prompts": list(p.prompts), "seeds": list(p.seeds),
             "skipped": bool(state.skipped or state.interrupted),
-            "token_merging_ratio": shared.sd_model.applied_token_merged_ratio})
+            "token_merging_ratio": shared.sd_model.applied_token_merged_ratio,
+            "image_mask_given": getattr(p, "image_mask", None) is not None,
+            "inpaint_full_res": getattr(p, "inpaint_full_res", None)})
         latents = p.sample(conditioning=None, unconditional_conditioning=None, seeds=p.seeds,
                            subseeds=p.subseeds, subseed_strength=p.subseed_strength,
                            prompts=p.prompts)

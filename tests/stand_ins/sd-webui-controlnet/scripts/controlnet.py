@@ -24,6 +24,9 @@ every pixel towards the mean colour of its hint image, by half its weight, so a 
 read from the output which units acted and which hint image each saw (hint_colour()).
 Models, preprocessors, control modes, batch options, hires fix, the Batch tab hijack and
 the API routes are left out.
+
+Test scaffolding (not in the real extension): HOOKS, one entry per hook made, in order:
+{"size": (batch, height, width), "hints": [(hint colour, "unit" or "init"), ...]}.
 """
 
 import logging
@@ -37,6 +40,7 @@ logger = logging.getLogger("ControlNet")
 
 # What a test reads: each unit's pull towards its hint colour is weight * PULL.
 PULL = 0.5
+HOOKS = []
 
 
 class ControlNetUnit:
@@ -137,15 +141,19 @@ class Script(scripts.Script):
             self.latest_network = None
             return
         set_numpy_seed(p)
-        params, maps = [], []
+        params, maps, sources = [], [], []
         for unit in self.enabled_units:
             image = unit.image if unit.image is not None else p.init_images[0]
             if image is None:
                 raise ValueError("controlnet is enabled but no input image is given")
             params.append((hint_colour(image), float(unit.weight)))
             maps.append((np.asarray(image)[..., :3].astype(np.uint8), unit.module))
+            sources.append("unit" if unit.image is not None else "init")
         self.latest_network = UnetHook()
         self.latest_network.hook(unet, params, (p.batch_size, p.height, p.width))
+        HOOKS.append({"size": (p.batch_size, p.height, p.width),
+                      "hints": [(tuple(colour), source)
+                                for (colour, _), source in zip(params, sources, strict=True)]})
         self.detected_map = maps
 
     def before_process_batch(self, p, *args, **kwargs):
