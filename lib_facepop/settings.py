@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,9 @@ class OptionSpec:
     choice_labels: tuple[str, ...] | None = None
     """What the panel shows for each of ``choices``, in the same order."""
     multiline: bool = False
+    pattern: str | None = None
+    """A regular expression text must match as a whole, and what that means in words."""
+    pattern_meaning: str | None = None
 
     @property
     def infotext_key(self) -> str:
@@ -92,6 +96,7 @@ def _option(
     step: float | None = None,
     choices: Mapping[str, str] | None = None,
     multiline: bool = False,
+    pattern: tuple[str, str] | None = None,
 ) -> Any:
     metadata = {
         "label": label,
@@ -103,6 +108,8 @@ def _option(
         "choices": tuple(choices) if choices is not None else None,
         "choice_labels": tuple(choices.values()) if choices is not None else None,
         "multiline": multiline,
+        "pattern": pattern[0] if pattern else None,
+        "pattern_meaning": pattern[1] if pattern else None,
     }
     return field(default=default, metadata=metadata)
 
@@ -218,6 +225,13 @@ class FacePopSettings:
         "Comma-separated names of always-on scripts that also run in the face pass (e.g. "
         "ControlNet with IP-Adapter). Other face detailers should stay off.",
         GROUP_ADVANCED)
+    face_pass_controlnet_units: str = _option(
+        "", "ControlNet units only for faces",
+        "Blank: every enabled ControlNet unit acts in the main pass and in the face pass. "
+        "Unit numbers as ControlNet's tabs name them (e.g. 1, or 0, 2): those units act "
+        "only in the face pass, the others only in the main pass.",
+        GROUP_ADVANCED, pattern=(r"\s*(\d{1,2}\s*(,\s*\d{1,2}\s*)*)?",
+                                 "a comma-separated list of unit numbers, e.g. 1 or 0, 2"))
     output_folder: str = _option(
         "", "Output folder",
         "Where processed faces and debugging folders go; blank = a 'facepop' folder in the "
@@ -311,7 +325,8 @@ def option_specs() -> tuple[OptionSpec, ...]:
             name=f.name, kind=_field_type(f), default=f.default, label=meta["label"],
             help=meta["help"], group=meta["group"], minimum=meta["minimum"],
             maximum=meta["maximum"], step=meta["step"], choices=meta["choices"],
-            choice_labels=meta["choice_labels"], multiline=meta["multiline"]))
+            choice_labels=meta["choice_labels"], multiline=meta["multiline"],
+            pattern=meta["pattern"], pattern_meaning=meta["pattern_meaning"]))
     return tuple(specs)
 
 
@@ -370,6 +385,8 @@ def _check_range(spec: OptionSpec, value: Value) -> None:
     elif spec.choices is not None and value not in spec.choices:
         raise SettingsError(
             spec.name, f"{value!r} is not one of {', '.join(map(repr, spec.choices))}")
+    elif spec.pattern is not None and not re.fullmatch(spec.pattern, str(value)):
+        raise SettingsError(spec.name, f"{value!r} is not {spec.pattern_meaning}")
 
 
 def _fmt(number: float) -> str:
@@ -401,6 +418,8 @@ def json_schema() -> dict[str, Any]:
             prop["minimum"] = spec.minimum
         if spec.maximum is not None:
             prop["maximum"] = spec.maximum
+        if spec.pattern is not None:
+            prop["pattern"] = f"^(?:{spec.pattern})$"
         if spec.choices is not None:
             prop["enum"] = list(spec.choices)
             prop["x-choice-labels"] = dict(zip(spec.choices, spec.choice_labels or spec.choices,

@@ -35,7 +35,7 @@ LAYOUT: tuple[tuple[str | None, tuple[tuple[str, ...], ...]], ...] = (
     ("Advanced", (
         ("auto_align", "rotation_threshold"),
         ("mask_feather", "remove_background"),
-        ("face_pass_scripts",),
+        ("face_pass_scripts", "face_pass_controlnet_units"),
         ("output_folder",),
     )),
     ("Debugging", (
