@@ -46,6 +46,11 @@ class AlignedFace:
     def mesh_in_aligned(self) -> np.ndarray | None:
         return None if self.face.mesh is None else self.transform.apply(self.face.mesh)
 
+    def cut(self, picture: np.ndarray) -> np.ndarray:
+        """Another picture of the source's size (a control map, say) cut out exactly like
+        this face."""
+        return _cut(picture, self.transform, self.crop)
+
 
 def alignment_angle(face: Face, settings: FacePopSettings) -> float:
     """How far to turn the crop: the face's roll, or 0 if alignment is off or not worth it."""
@@ -74,5 +79,9 @@ def align_face(image: np.ndarray, face: Face, settings: FacePopSettings) -> Alig
     """
     crop = crop_for(face, settings)
     transform = crop.to_aligned()
-    aligned = warp(image, transform, crop.output_size, border="reflect", interpolation="cubic")
-    return AlignedFace(face=face, crop=crop, image=aligned, transform=transform)
+    return AlignedFace(face=face, crop=crop, image=_cut(image, transform, crop),
+                       transform=transform)
+
+
+def _cut(picture: np.ndarray, transform: Affine, crop: FaceCrop) -> np.ndarray:
+    return warp(picture, transform, crop.output_size, border="reflect", interpolation="cubic")

@@ -2,7 +2,10 @@
 
 The nested job inherits everything from the user's job (model, sampler, scheduler,
 steps, CFG, denoising, subseed, extra networks in the prompt ...) except what the face pass
-overrides, runs only the always-on scripts allowed in a face pass, and never FacePop.
+overrides, runs only the always-on scripts allowed in a face pass (plus the WebUI's own
+Comments script, so `#` comments in face prompts go as in the main prompt), and never
+FacePop. The host resets token merging when a nested job ends (docs/design.md section 4,
+item 9): the user's job gets its own ratio back after every face pass.
 """
 
 from __future__ import annotations
@@ -34,6 +37,14 @@ class FacePassSkippedError(FacePopError):
     """The user pressed Skip during a face pass: this image keeps its faces as they were."""
 
 
+class FaceSeeds(list):
+    """The seeds of a face pass, one per face. Where a script takes the job's seed as one
+    number (ControlNet seeds its preprocessors with int(p.seed)), it is the first face's."""
+
+    def __int__(self) -> int:
+        return int(self[0])
+
+
 def allowed_script_names(setting: str) -> set[str]:
     return {name.strip().lower() for name in setting.split(",") if name.strip()}
 
@@ -51,6 +62,12 @@ def script_allowed(script: Any, allowed: set[str]) -> bool:
     return any(name in names or name in title for name in allowed)
 
 
+def is_builtin_comments(script: Any) -> bool:
+    """The WebUI's own "Comments" processing script (strips # comments from prompts)."""
+    path = str(getattr(script, "filename", "") or "").replace("\\", "/").lower()
+    return path.endswith("processing_scripts/comments.py")
+
+
 def face_pass_runner(runner: Any, allowed: set[str]) -> Any:
     """A copy of the job's script runner whose always-on scripts are only the allowed ones.
 
@@ -60,7 +77,8 @@ def face_pass_runner(runner: Any, allowed: set[str]) -> Any:
     if runner is None:
         return None
     nested = copy.copy(runner)
-    nested.alwayson_scripts = [s for s in runner.alwayson_scripts if script_allowed(s, allowed)]
+    nested.alwayson_scripts = [s for s in runner.alwayson_scripts
+                               if script_allowed(s, allowed) or is_builtin_comments(s)]
     nested.callback_map = {}
     return nested
 
@@ -72,7 +90,9 @@ class WebUIFacePass:
 
     def __init__(self, p: Any, *, processing: Any, state: Any, allowed_scripts: set[str],
                  subseed: int, max_batch: int,
-                 quiet: Callable[[], AbstractContextManager[Any]] = nullcontext) -> None:
+                 quiet: Callable[[], AbstractContextManager[Any]] = nullcontext,
+                 script_args_for: Callable[[Sequence[FaceTask]], Any] | None = None,
+                 after_pass: Callable[[], None] | None = None) -> None:
         self.p = p
         self.quiet = quiet
         self.processing = processing
@@ -80,6 +100,9 @@ class WebUIFacePass:
         self.allowed_scripts = allowed_scripts
         self.subseed = subseed
         self.max_batch = max(1, max_batch)
+        self.script_args_for = script_args_for
+        self.after_pass = after_pass
+        """Called after every nested job (the user's job's token merging goes back on)."""
         self.infotexts: list[str] = []
 
     def process(self, tasks: Sequence[FaceTask], params: FacePassParams) -> list[np.ndarray]:
@@ -99,6 +122,8 @@ class WebUIFacePass:
             close = getattr(nested, "close", None)
             if callable(close):
                 close()
+            if self.after_pass is not None:
+                self.after_pass()
         if self.state.interrupted:
             raise FacePassInterruptedError("interrupted during the face pass")
         if self.state.skipped:
@@ -118,7 +143,7 @@ class WebUIFacePass:
         fields: dict[str, Any] = {
             "prompt": [task.prompt for task in tasks],
             "negative_prompt": [task.negative_prompt for task in tasks],
-            "seed": [task.seed for task in tasks],
+            "seed": FaceSeeds(task.seed for task in tasks),
             "subseed": self.subseed,
             "subseed_strength": p.subseed_strength,
             "seed_resize_from_h": p.seed_resize_from_h,
@@ -158,5 +183,6 @@ class WebUIFacePass:
         # which behaves differently for UI and API jobs.
         nested.is_api = getattr(p, "is_api", False)
         nested.scripts = face_pass_runner(p.scripts, self.allowed_scripts)
-        nested.script_args = p.script_args
+        nested.script_args = (self.script_args_for(tasks) if self.script_args_for is not None
+                              else p.script_args)
         return nested

@@ -24,6 +24,13 @@ def _without_prompt_history(cmd_opts: object) -> Iterator[None]:
         cmd_opts.no_prompt_history = before
 
 
+def _token_merging_of_the_job(p: object) -> None:
+    """Put the job's token merging back on the model (a nested job's end turned it off)."""
+    from modules import sd_models
+
+    sd_models.apply_token_merging(p.sd_model, p.get_token_merging_ratio())
+
+
 def host_services() -> HostServices:
     """The WebUI modules and current options, read at the start of each job."""
     from modules import images, paths, processing, shared
@@ -48,4 +55,5 @@ def host_services() -> HostServices:
                            or DEFAULT_MAX_FACE_BATCH),
         autocast=autocast,
         quiet_nested_pass=lambda: _without_prompt_history(cmd_opts),
+        token_merging=_token_merging_of_the_job,
     )

@@ -48,7 +48,7 @@ class WebUIOutputs:
         self.settings = settings
         self.images = images_module
         self.samples_format = samples_format
-        self.folder = output_folder(settings, p.outpath_samples)
+        self.folder = output_folder(settings, getattr(p, "outpath_samples", None) or "")
 
     @property
     def saving(self) -> bool:
