@@ -8,7 +8,7 @@ markdown table of the process's resident memory (RSS, from /proc): before any mo
 loaded, after the first run (every model loaded), after run 20 (when allocator pools and
 thread arenas have settled) and after the last run. The models' share is the difference
 between the first two; growth is the difference between the last two. Budget (docs/design.md
-section 5): models under 300 MB together, nothing growing.
+section 7): models under 300 MB together, nothing growing.
 """
 
 from __future__ import annotations
