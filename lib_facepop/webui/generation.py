@@ -192,7 +192,8 @@ class FacePopJob:
         self.mask_source = create_mask_source(self.settings, models_dir=self.host.models_dir)
         entries = {**infotext_fields(self.settings), VERSION_KEY: __version__,
                    FACES_KEY: self.faces_info, MASKS_KEY: self.masks_info}
-        p.extra_generation_params.update(entries)
+        # A dict of the job's own: copies of p (X/Y/Z plot cells) share the one they had.
+        p.extra_generation_params = {**p.extra_generation_params, **entries}
         self.added_infotext = tuple(entries)
         sources = self._source_images()
         self.user_mask = self._user_mask(sources[0].size)
@@ -226,10 +227,9 @@ class FacePopJob:
                 face_mask = mask if face_mask is None else np.maximum(face_mask, mask)
                 if self.stopped:
                     return
-            if self._has_faces():
-                p.init_images = [Image.fromarray(image) for image in composites]
-                if face_mask is not None and face_mask.any():
-                    self._protect_faces(face_mask)
+            p.init_images = [Image.fromarray(image) for image in composites]
+            if face_mask is not None and face_mask.any():
+                self._protect_faces(face_mask)
         self._prepare_main_pass()
 
     def _hook_main_pass_again(self) -> None:
