@@ -86,5 +86,5 @@ def _register(register, callback, name: str) -> None:
         register(callback)
 
 
-_register(script_callbacks.on_app_started, facepop_api.register_routes, "facepop_routes")
+_register(script_callbacks.on_app_started, facepop_api.on_app_started, "facepop_routes")
 _register(script_callbacks.on_app_started, _check_detection_in_background, "facepop_check")
