@@ -15,6 +15,7 @@ from modules import script_callbacks, scripts
 
 from lib_facepop.webui import api as facepop_api
 from lib_facepop.webui import generation
+from lib_facepop.webui import xyz as facepop_xyz
 from lib_facepop.webui.host import host_services
 from lib_facepop.webui.panel import build_panel
 
@@ -88,3 +89,13 @@ def _register(register, callback, name: str) -> None:
 
 _register(script_callbacks.on_app_started, facepop_api.on_app_started, "facepop_routes")
 _register(script_callbacks.on_app_started, _check_detection_in_background, "facepop_check")
+
+
+def _add_xyz_axes() -> None:
+    facepop_xyz.register_with_loaded_xyz(scripts.scripts_data)
+
+
+# Now (the X/Y/Z plot is loaded before extensions' scripts, and --nowebui makes its UI
+# before on_before_ui) and before every UI is made; never twice (docs/design.md section 4).
+_add_xyz_axes()
+_register(script_callbacks.on_before_ui, _add_xyz_axes, "facepop_xyz_axes")

@@ -132,7 +132,10 @@ def test_hook_order_and_arg_slices(webui, tmp_path):  # noqa: F811
     assert [s.title() for s in runner.alwayson_scripts] == ["Recorder", "Sampler", "Seed"]
     spans = {s.title(): (s.args_from, s.args_to) for s in runner.alwayson_scripts}
     assert spans == {"Sampler": (1, 4), "Seed": (4, 10), "Recorder": (10, 12)}
-    assert len(runner.inputs) == 12
+    # then the selectable scripts' (the WebUI root's scripts/: X/Y/Z plot)
+    xyz = runner.script("X/Y/Z plot")
+    assert runner.selectable_scripts == [xyz] and (xyz.args_from, xyz.args_to) == (12, 30)
+    assert len(runner.inputs) == 30
 
     p = _p(webui, init_images=[_solid((10, 20, 30))], prompt="x", seed=7, steps=9,
            batch_size=2, n_iter=2)

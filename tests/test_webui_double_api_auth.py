@@ -4,7 +4,6 @@ real HTTP on loopback: what the A1111 v1.10.1 host does with the flag."""
 from __future__ import annotations
 
 from tests.helpers import basic_auth, http_call, serving, write_extension
-from tests.webui_double_fixtures import webui  # noqa: F401 (the fixture)
 
 # An extension that adds a route of its own from on_app_started, as extensions do.
 OWN_ROUTE = """
@@ -19,7 +18,7 @@ script_callbacks.on_app_started(add_route)
 """
 
 
-def test_api_auth_guards_the_hosts_routes_not_routes_extensions_add(webui, tmp_path):  # noqa: F811
+def test_api_auth_guards_the_hosts_routes_not_routes_extensions_add(webui, tmp_path):
     webui.set_commandline_args("--api --api-auth alice:secret,bob:hunter2")
     webui.install_extension(write_extension(tmp_path, "ownroute", OWN_ROUTE))
     app, _ = webui.start()
@@ -43,7 +42,7 @@ def test_api_auth_guards_the_hosts_routes_not_routes_extensions_add(webui, tmp_p
         assert http_call(f"{base}/ownroute/v1/hello")[:2] == (200, {"hello": "world"})
 
 
-def test_without_api_auth_the_hosts_routes_are_open(webui):  # noqa: F811
+def test_without_api_auth_the_hosts_routes_are_open(webui):
     webui.set_commandline_args("--api")
     app, _ = webui.start()
     with serving(app) as base:

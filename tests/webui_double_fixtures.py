@@ -28,7 +28,7 @@ modules.processing, webui.launch is launch, ...):
 - load_extension(path, name=None) and load_script_files(paths, *, include_builtin=True)
   -> img2img ScriptRunner (install/load + UI)
 - start(app=None, *, nowebui=False, api=True) -> (app, img2img ScriptRunner)
-- ui_args(runner=None, overrides=None) -> the script args the UI sends
+- ui_args(runner=None, overrides=None, selected=None) -> the script args the UI sends
 - run_img2img(init_img, *, mask=None, ..., script_args=None) -> the Generate button's tuple
 - api(app=None) -> Api; api_img2img(payload) -> response dict
 - app_started(app=None, demo=None); paste(infotext, fields=None) -> list of gr.update dicts
@@ -219,12 +219,16 @@ class WebUIDouble:
 
     # -------------------------------------------------------------- generating
 
-    def ui_args(self, runner=None, overrides: dict | None = None) -> tuple:
-        """The script args the UI sends: 0 first (no selectable script), then each control's
-        current value; `overrides` maps a script title to a list of its args (from its
-        first) or to {index within the script: value}."""
+    def ui_args(self, runner=None, overrides: dict | None = None,
+                selected: str | None = None) -> tuple:
+        """The script args the UI sends: first the index + 1 of the selectable script titled
+        `selected` (0: none), then each control's current value; `overrides` maps a script
+        title to a list of its args (from its first) or to {index within the script:
+        value}."""
         runner = runner or self.module("modules.scripts").scripts_img2img
         args = [0, *(getattr(control, "value", None) for control in runner.inputs[1:])]
+        if selected is not None:
+            args[0] = runner.selectable_scripts.index(runner.script(selected)) + 1
         for title, values in (overrides or {}).items():
             script = runner.script(title)
             if script is None:

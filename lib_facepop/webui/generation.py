@@ -43,6 +43,7 @@ from lib_facepop.webui.face_pass import (
     allowed_script_names,
 )
 from lib_facepop.webui.outputs import WebUIOutputs
+from lib_facepop.webui.xyz import apply_xyz_overrides
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def start_job(p: Any, args: tuple, host: HostServices) -> FacePopJob | None:
     if getattr(p, NESTED_MARK, False) or getattr(p, JOB_MARK, None) is not None:
         return None
     try:
-        settings = FacePopSettings.from_args(args)
+        settings = apply_xyz_overrides(p, FacePopSettings.from_args(args))
     except SettingsError as exc:
         log.error("FacePop is off for this job: %s", exc)
         return None
