@@ -16,7 +16,8 @@ from modules import script_callbacks, scripts
 from lib_facepop.webui import api as facepop_api
 from lib_facepop.webui import generation
 from lib_facepop.webui import xyz as facepop_xyz
-from lib_facepop.webui.host import host_services
+from lib_facepop.webui.host import facepop_models_dir, host_services
+from lib_facepop.webui.mask_note import mask_source_note
 from lib_facepop.webui.panel import build_panel
 
 log = logging.getLogger("facepop")
@@ -44,7 +45,8 @@ class FacePopScript(scripts.Script):
 
     def ui(self, is_img2img: bool):
         try:
-            panel = build_panel(gr, enable_accordion=_input_accordion())
+            panel = build_panel(gr, enable_accordion=_input_accordion(),
+                                mask_note=mask_source_note(facepop_models_dir()))
         except Exception as exc:  # e.g. a gradio this panel was never built with
             self.unavailable = f"FacePop can't build its panel here ({exc}); it is off."
             log.exception(self.unavailable)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib_facepop.errors import SettingsError
+from lib_facepop.face_pass import SEPARATE_PROCESSING_SETTINGS
 from lib_facepop.settings import FacePopSettings, Value, option_spec
 
 log = logging.getLogger(__name__)
@@ -36,9 +37,6 @@ OVERRIDES_ATTR = "facepop_xyz_overrides"
 XYZ_MODULE_NAMES = ("xyz_grid.py", "scripts.xyz_grid")
 """What the host names the X/Y/Z plot's module (loaded from its file, or imported)."""
 
-FACE_PASS_VALUES = ("face_steps", "face_cfg_scale", "face_denoising_strength", "face_prompt",
-                    "face_negative_prompt")
-"""Settings that act only with separate face processing on."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +111,8 @@ def apply_xyz_overrides(p: Any, settings: FacePopSettings) -> FacePopSettings:
     if not overrides:
         return settings
     changes = dict(overrides)
-    if not settings.separate_face_processing and any(n in changes for n in FACE_PASS_VALUES):
+    if not settings.separate_face_processing and any(
+            n in changes for n in SEPARATE_PROCESSING_SETTINGS):
         changes = {**_main_job_face_values(p, settings), **changes,
                    "separate_face_processing": True}
     return settings.replace(**changes)
