@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from lib_facepop.settings import FacePopSettings
+from lib_facepop.webui.xyz import AXES
 
 ROOT = Path(__file__).resolve().parents[1]
 XYZ = "X/Y/Z plot"
@@ -179,3 +180,8 @@ def test_axes_work_from_the_api_of_a_nowebui_host(webui, astronaut) -> None:
                         "", [], True, False, False, False, False, False, False, 0, False],
         "alwayson_scripts": {"FacePop": {"args": [PANEL]}}})
     assert [entry["cfg_scale"] for entry in _face_passes(webui)] == [3.0, 11.0]
+
+
+def test_the_readme_names_every_axis() -> None:
+    section = (ROOT / "README.md").read_text().split("### Works with", 1)[1]
+    assert [axis.label for axis in AXES if f"`{axis.label}`" not in section] == []
