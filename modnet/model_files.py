@@ -60,6 +60,18 @@ def resolve_modnet_model(
     return None
 
 
+def modnet_model_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """The MODNet model files in ``folder``, one per model, in the order
+    :func:`resolve_modnet_model` tries them (an .onnx file named for each model where there
+    is one, else its checkpoint). Nothing is converted or loaded; [] when ``folder`` is not
+    a folder or holds no MODNet file."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return [files.get(ONNX_SUFFIX) or next(iter(files.values()))
+            for files in _modnet_files_by_stem(folder)]
+
+
 def converted_onnx_path(
     checkpoint: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None
 ) -> Path:

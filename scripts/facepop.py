@@ -15,7 +15,9 @@ from modules import script_callbacks, scripts
 
 from lib_facepop.webui import api as facepop_api
 from lib_facepop.webui import generation
-from lib_facepop.webui.host import host_services
+from lib_facepop.webui import xyz as facepop_xyz
+from lib_facepop.webui.host import facepop_models_dir, host_services
+from lib_facepop.webui.mask_note import mask_source_note
 from lib_facepop.webui.panel import build_panel
 
 log = logging.getLogger("facepop")
@@ -43,7 +45,8 @@ class FacePopScript(scripts.Script):
 
     def ui(self, is_img2img: bool):
         try:
-            panel = build_panel(gr, enable_accordion=_input_accordion())
+            panel = build_panel(gr, enable_accordion=_input_accordion(),
+                                mask_note=mask_source_note(facepop_models_dir()))
         except Exception as exc:  # e.g. a gradio this panel was never built with
             self.unavailable = f"FacePop can't build its panel here ({exc}); it is off."
             log.exception(self.unavailable)
@@ -86,5 +89,15 @@ def _register(register, callback, name: str) -> None:
         register(callback)
 
 
-_register(script_callbacks.on_app_started, facepop_api.register_routes, "facepop_routes")
+_register(script_callbacks.on_app_started, facepop_api.on_app_started, "facepop_routes")
 _register(script_callbacks.on_app_started, _check_detection_in_background, "facepop_check")
+
+
+def _add_xyz_axes() -> None:
+    facepop_xyz.register_with_loaded_xyz(scripts.scripts_data)
+
+
+# Now (the X/Y/Z plot is loaded before extensions' scripts, and --nowebui makes its UI
+# before on_before_ui) and before every UI is made; never twice (docs/design.md section 4).
+_add_xyz_axes()
+_register(script_callbacks.on_before_ui, _add_xyz_axes, "facepop_xyz_axes")

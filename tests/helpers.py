@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import math
@@ -81,3 +82,23 @@ def write_extension(folder: Path, name: str, script: str) -> Path:
     (root / "scripts").mkdir(parents=True, exist_ok=True)
     (root / "scripts" / f"{name}.py").write_text(textwrap.dedent(script))
     return root
+
+
+def basic_auth(user: str, password: str) -> dict[str, str]:
+    """The Authorization header of HTTP Basic authentication."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def http_call(url: str, body: object | None = None, headers: dict[str, str] | None = None
+              ) -> tuple[int, dict, dict]:
+    """(status, JSON reply, response headers) of a GET (no body) or a JSON POST."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST",
+                                     headers={"Content-Type": "application/json",
+                                              **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read()), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read()), dict(exc.headers)

@@ -134,7 +134,12 @@ def test_hook_order_and_arg_slices(webui, tmp_path):  # noqa: F811
     spans = {s.title(): (s.args_from, s.args_to) for s in runner.alwayson_scripts}
     assert spans == {"Sampler": (1, 4), "Seed": (4, 10), "Recorder": (10, 12),
                      "Comments": (12, 12)}
-    assert len(runner.inputs) == 12 + 4 + 4  # then the selectable Loopback and SD upscale
+    # then the selectable scripts' (the WebUI root's scripts/): Loopback, SD upscale, X/Y/Z
+    loopback, upscale, xyz = (runner.script(t) for t in ("Loopback", "SD upscale", "X/Y/Z plot"))
+    assert runner.selectable_scripts == [loopback, upscale, xyz]
+    assert [(s.args_from, s.args_to) for s in (loopback, upscale, xyz)] == [
+        (12, 16), (16, 20), (20, 38)]
+    assert len(runner.inputs) == 38
 
     p = _p(webui, init_images=[_solid((10, 20, 30))], prompt="x", seed=7, steps=9,
            batch_size=2, n_iter=2)

@@ -4,8 +4,10 @@ components match the positional API args one to one."""
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,35 +15,61 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
+from lib_facepop.face_pass import SEPARATE_PROCESSING_SETTINGS
 from lib_facepop.settings import FacePopSettings, option_specs
-from lib_facepop.webui.panel import build_panel, elem_id_for, layout_names
+from lib_facepop.webui.mask_note import mask_source_note
+from lib_facepop.webui.panel import (
+    HELP_ELEM_ID,
+    LAYOUT,
+    MASK_NOTE_ELEM_ID,
+    build_panel,
+    elem_id_for,
+    help_targets,
+    layout_names,
+    section_elem_id,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Describes each control the same way under any gradio, for comparison across versions.
+# Describes each control, the panel's events and its HTML elements the same way under any
+# gradio, for comparison across versions.
 DESCRIBE = """
-import json, sys
+import html, json, re, sys
 import gradio as gr
 from lib_facepop.webui.panel import build_panel
 
 def describe(control):
     return {"type": type(control).__name__, "label": control.label,
             "value": control.value, "elem_id": control.elem_id,
+            "interactive": control.interactive,
             "minimum": getattr(control, "minimum", None),
             "maximum": getattr(control, "maximum", None),
             "choices": [list(c) if isinstance(c, (list, tuple)) else [c, c]
                         for c in (getattr(control, "choices", None) or [])] or None}
 
-with gr.Blocks():
-    panel = build_panel(gr)
-print(json.dumps({"gradio": gr.__version__, "controls": [describe(c) for c in panel.controls]}))
+with gr.Blocks() as demo:
+    panel = build_panel(gr, mask_note=sys.argv[1])
+elem_ids = {block._id: getattr(block, "elem_id", None) for block in demo.blocks.values()}
+fns = list(demo.fns.values()) if isinstance(demo.fns, dict) else list(demo.fns)
+events = []
+for dependency, fn in zip(demo.get_config_file()["dependencies"], fns):
+    targets = [tuple(t) if isinstance(t, (list, tuple)) else (t, dependency["trigger"])
+               for t in dependency["targets"]]
+    events.append({
+        "on": [[elem_ids[t], trigger] for t, trigger in targets],
+        "outputs": [elem_ids[o] for o in dependency["outputs"]],
+        "interactive": {str(v): [u["interactive"] for u in fn.fn(v)] for v in (True, False)}})
+htmls = {b.elem_id: b.value for b in demo.blocks.values() if type(b).__name__ == "HTML"}
+print(json.dumps({"gradio": gr.__version__, "controls": [describe(c) for c in panel.controls],
+                  "events": events, "html": htmls}))
 """
+NOTE = "No MODNet model in /x: Auto uses selfie segmentation"
 
 
 def _describe_in(python: str) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([python, "-c", DESCRIBE], capture_output=True, text=True, env=env,
-                          timeout=300, cwd=ROOT)
+    done = subprocess.run([python, "-c", DESCRIBE, NOTE], capture_output=True, text=True,
+                          env=env, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -68,6 +96,41 @@ def _check_against_settings(controls: list[dict]) -> None:
             assert control["type"] == "Textbox"
     values = [control["value"] for control in controls]
     assert FacePopSettings.from_positional(values) == FacePopSettings()
+    # Separate face processing is off by default: the values it governs start inactive.
+    for control, spec in zip(controls, specs, strict=True):
+        assert (control["interactive"] is False) == (spec.name in SEPARATE_PROCESSING_SETTINGS)
+
+
+def _check_events_and_html(described: dict) -> None:
+    (event,) = described["events"]
+    assert event["on"] == [[elem_id_for("separate_face_processing"), "change"]]
+    assert event["outputs"] == [elem_id_for(name) for name in SEPARATE_PROCESSING_SETTINGS]
+    count = len(SEPARATE_PROCESSING_SETTINGS)
+    assert event["interactive"] == {"True": [True] * count, "False": [False] * count}
+    html_values = described["html"]
+    assert html_values[MASK_NOTE_ELEM_ID] == f"<p>{html.escape(NOTE)}</p>"
+    assert _help_in(html_values[HELP_ELEM_ID]) == help_targets(header_help=False)
+
+
+def _help_in(value: str) -> dict:
+    """The help texts as javascript/facepop.js reads them from the hidden element."""
+    found = re.fullmatch(r'<div data-facepop-help="([^"]*)" hidden></div>', value)
+    assert found, value
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_help_goes_on_each_control_and_the_accordions_only_on_its_header() -> None:
+    specs = option_specs()
+    for header_help in (True, False):
+        targets = help_targets(header_help=header_help)
+        assert len(targets) == len(specs)
+        # No help on the sub-sections (their headers would show the accordion's).
+        assert not {section_elem_id(title) for title, _ in LAYOUT if title} & set(targets)
+        on_header = {elem_id for elem_id, target in targets.items() if target["header"]}
+        assert on_header == ({"facepop"} if header_help else set())
+        for spec in specs:
+            at = "facepop" if header_help and spec.name == "enabled" else elem_id_for(spec.name)
+            assert targets[at]["text"] == spec.help
 
 
 def test_the_layout_places_every_option_exactly_once() -> None:
@@ -80,6 +143,7 @@ def test_panel_under_a1111s_gradio_matches_the_positional_args() -> None:
     assert gr.__version__ == "3.41.2"
     described = _describe_in(sys.executable)
     _check_against_settings(described["controls"])
+    _check_events_and_html(described)
 
 
 def test_the_enable_checkbox_can_be_the_hosts_input_accordion() -> None:
@@ -128,4 +192,41 @@ def test_panel_under_forges_gradio_4_is_the_same_panel() -> None:
     described = _describe_in(_gradio4_python())
     assert described["gradio"].startswith("4.")
     _check_against_settings(described["controls"])
-    assert described["controls"] == _describe_in(sys.executable)["controls"]
+    _check_events_and_html(described)
+    under_3 = _describe_in(sys.executable)
+    for part in ("controls", "events", "html"):
+        assert described[part] == under_3[part], part
+
+
+def test_the_mask_note_says_what_auto_uses_without_loading_anything(tmp_path) -> None:
+    missing = tmp_path / "no-such-folder"
+    assert mask_source_note(missing) == (
+        f"No MODNet model in {missing}: Auto uses selfie segmentation")
+    tmp_path.joinpath("readme.txt").write_text("not a model")
+    assert mask_source_note(tmp_path).startswith("No MODNet model in ")
+    checkpoint = tmp_path / "modnet_photographic_portrait_matting.ckpt"
+    checkpoint.write_bytes(b"not converted by looking at it")
+    assert mask_source_note(tmp_path) == (
+        "MODNet model found: modnet_photographic_portrait_matting.ckpt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [checkpoint.name, "readme.txt"]
+    tmp_path.joinpath("modnet_photographic_portrait_matting.onnx").write_bytes(b"onnx")
+    assert mask_source_note(tmp_path) == (
+        "MODNet model found: modnet_photographic_portrait_matting.onnx")
+
+
+def test_the_panel_in_the_webui_shows_the_note_for_its_models_folder(webui, tmp_path) -> None:
+    models = tmp_path / "facepop-models"
+    models.mkdir()
+    webui.set_commandline_args(f"--facepop-models-dir {models}")
+    webui.install_extension(ROOT)
+    webui.load_scripts()
+
+    def note() -> str:
+        demo = webui.module("modules.ui").create_ui()
+        (value,) = {block.value for block in demo.blocks.values()
+                    if getattr(block, "elem_id", None) == MASK_NOTE_ELEM_ID}
+        return value
+
+    assert note() == f"<p>No MODNet model in {models}: Auto uses selfie segmentation</p>"
+    models.joinpath("modnet_photographic_portrait_matting.onnx").write_bytes(b"onnx")
+    assert note() == "<p>MODNet model found: modnet_photographic_portrait_matting.onnx</p>"

@@ -51,6 +51,7 @@ from lib_facepop.webui.face_pass import (
 )
 from lib_facepop.webui.outer_scripts import set_aside
 from lib_facepop.webui.outputs import WebUIOutputs
+from lib_facepop.webui.xyz import apply_xyz_overrides
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def start_job(p: Any, args: tuple, host: HostServices) -> FacePopJob | None:
     if stale is not None:  # the job before on this p ended without its postprocess
         stale.end()
     try:
-        settings = FacePopSettings.from_args(args)
+        settings = apply_xyz_overrides(p, FacePopSettings.from_args(args))
     except SettingsError as exc:
         log.error("FacePop is off for this job: %s", exc)
         return None

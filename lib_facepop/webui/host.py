@@ -33,7 +33,7 @@ def _token_merging_of_the_job(p: object) -> None:
 
 def host_services() -> HostServices:
     """The WebUI modules and current options, read at the start of each job."""
-    from modules import images, paths, processing, shared
+    from modules import images, processing, shared
 
     try:
         from modules import devices
@@ -42,18 +42,24 @@ def host_services() -> HostServices:
     except (ImportError, AttributeError):  # Forge builds without devices.autocast
         autocast = contextlib.nullcontext
     cmd_opts = shared.cmd_opts
-    models_dir = getattr(cmd_opts, "facepop_models_dir", None) or os.path.join(
-        paths.models_path, MODELS_SUBFOLDER)
     return HostServices(
         processing=processing,
         images=images,
         state=shared.state,
         background_colour=getattr(shared.opts, "img2img_background_color", "#ffffff"),
         samples_format=getattr(shared.opts, "samples_format", "png"),
-        models_dir=models_dir,
+        models_dir=facepop_models_dir(),
         max_face_batch=int(getattr(cmd_opts, "facepop_face_batch", None)
                            or DEFAULT_MAX_FACE_BATCH),
         autocast=autocast,
         quiet_nested_pass=lambda: _without_prompt_history(cmd_opts),
         token_merging=_token_merging_of_the_job,
     )
+
+
+def facepop_models_dir() -> str:
+    """FacePop's models folder in this WebUI: --facepop-models-dir, else models/facepop."""
+    from modules import paths, shared
+
+    return getattr(shared.cmd_opts, "facepop_models_dir", None) or os.path.join(
+        paths.models_path, MODELS_SUBFOLDER)

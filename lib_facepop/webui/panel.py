@@ -1,21 +1,36 @@
 """The FacePop accordion in the img2img tab, built from the settings model.
 
-Works with gradio 3.41 (A1111) and gradio 4 (Forge): only components and arguments both
-lines share are used. Building the panel has no side effects beyond creating components,
-because the WebUI calls ``ui()`` on every API request to read default values.
+Works with gradio 3.41 (A1111) and gradio 4 (Forge): only components, arguments and events
+both lines share are used. Building the panel has no side effects beyond creating
+components and their events, because the WebUI calls ``ui()`` whenever it builds the UI
+or the API's default script args (docs/design.md section 4).
+
+Besides the controls the panel holds two HTML elements: a line under the mask choice
+saying which mask source "Auto" uses (given by the caller, who looks at the models
+folder), and a hidden element with every help text (``HELP_ELEM_ID``), from which
+javascript/facepop.js puts each help on its own control and the accordion's help on the
+accordion's header only. The texts come with the page, so no request is needed (a route
+the browser fetched from would be closed by the WebUI's --api-auth).
 """
 
 from __future__ import annotations
 
+import html
+import json
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from lib_facepop.settings import OptionSpec, option_specs
+from lib_facepop.face_pass import SEPARATE_PROCESSING_SETTINGS
+from lib_facepop.settings import OptionSpec, option_spec, option_specs
 from lib_facepop.webui.infotext import infotext_reader
 
 PANEL_ELEM_ID = "facepop"
+HELP_ELEM_ID = "facepop_help"
+MASK_NOTE_ELEM_ID = "facepop_mask_note"
+HELP_DATA_ATTRIBUTE = "data-facepop-help"
+SEPARATE_OPTION = "separate_face_processing"
 
 # (title of a closed sub-accordion, or None for the top of the panel; rows of option names)
 LAYOUT: tuple[tuple[str | None, tuple[tuple[str, ...], ...]], ...] = (
@@ -69,12 +84,13 @@ class Panel:
 EnableAccordion = Callable[[bool, str, str], AbstractContextManager[Any]]
 
 
-def build_panel(gr: Any, enable_accordion: EnableAccordion | None = None) -> Panel:
+def build_panel(gr: Any, enable_accordion: EnableAccordion | None = None,
+                mask_note: str | None = None) -> Panel:
     """Create the panel's components inside the current gradio Blocks context.
 
     ``enable_accordion(value, label, elem_id)`` makes the outer accordion whose header
     checkbox is the "enabled" option (the host's InputAccordion); without it a plain
-    accordion holds an ordinary checkbox.
+    accordion holds an ordinary checkbox. ``mask_note`` is shown under the mask choice.
     """
     specs = {spec.name: spec for spec in option_specs()}
     by_name: dict[str, Any] = {}
@@ -89,19 +105,67 @@ def build_panel(gr: Any, enable_accordion: EnableAccordion | None = None) -> Pan
         else:
             by_name[ENABLE_OPTION] = make_control(gr, enabled_spec)
         for title, rows in LAYOUT:
-            section = (gr.Accordion(title, open=False, elem_id=elem_id_for(_slug(title)))
+            section = (gr.Accordion(title, open=False, elem_id=section_elem_id(title))
                        if title else gr.Group(elem_id=elem_id_for("basics")))
             with section:
                 for row in rows:
                     with gr.Row():
                         for name in row:
-                            by_name[name] = make_control(gr, specs[name])
+                            by_name[name] = _control_with_note(
+                                gr, specs[name], mask_note if name == "mask_source" else None)
+        gr.HTML(help_html(help_targets(header_help=enable_accordion is not None)),
+                elem_id=HELP_ELEM_ID)
+    _follow_separate_face_processing(gr, by_name)
     return Panel(controls=[by_name[spec.name] for spec in option_specs()], by_name=by_name)
 
 
+def _control_with_note(gr: Any, spec: OptionSpec, note: str | None) -> Any:
+    if not note:
+        return make_control(gr, spec)
+    with gr.Column():
+        control = make_control(gr, spec)
+        gr.HTML(f"<p>{html.escape(note)}</p>", elem_id=MASK_NOTE_ELEM_ID)
+    return control
+
+
+def _follow_separate_face_processing(gr: Any, by_name: dict[str, Any]) -> None:
+    """The face-pass values are interactive only while "Separate face processing" is on
+    (they are unused otherwise), also when a paste changes it."""
+    followers = [by_name[name] for name in SEPARATE_PROCESSING_SETTINGS]
+
+    def follow(separate: bool) -> list[Any]:
+        return [gr.update(interactive=bool(separate)) for _ in followers]
+
+    separate = by_name[SEPARATE_OPTION]
+    separate.change(fn=follow, inputs=[separate], outputs=followers, queue=False,
+                    show_progress="hidden")
+
+
+def help_targets(*, header_help: bool) -> dict[str, dict[str, Any]]:
+    """{elem_id: {"text": help, "header": bool}}: where each help text goes. The "enabled"
+    help goes on the accordion's header when the accordion's checkbox is that option
+    (``header_help``), else on its checkbox; every other help on its own control."""
+    targets: dict[str, dict[str, Any]] = {}
+    for spec in option_specs():
+        if spec.name == ENABLE_OPTION and header_help:
+            targets[PANEL_ELEM_ID] = {"text": spec.help, "header": True}
+        else:
+            targets[elem_id_for(spec.name)] = {"text": spec.help, "header": False}
+    return targets
+
+
+def help_html(targets: dict[str, dict[str, Any]]) -> str:
+    """The hidden element that carries the help texts to javascript/facepop.js."""
+    data = html.escape(json.dumps(targets, ensure_ascii=True), quote=True)
+    return f'<div {HELP_DATA_ATTRIBUTE}="{data}" hidden></div>'
+
+
 def make_control(gr: Any, spec: OptionSpec) -> Any:
-    """The gradio component for one option, its value the option's default."""
+    """The gradio component for one option, its value the option's default (face-pass
+    values start non-interactive while separate face processing is off by default)."""
     common = {"label": spec.label, "value": spec.default, "elem_id": elem_id_for(spec.name)}
+    if spec.name in SEPARATE_PROCESSING_SETTINGS:
+        common["interactive"] = bool(option_spec(SEPARATE_OPTION).default)
     if spec.kind is bool:
         return gr.Checkbox(**common)
     if spec.choices is not None:
@@ -123,8 +187,9 @@ def layout_names() -> Sequence[str]:
     return [ENABLE_OPTION, *(name for _, rows in LAYOUT for row in rows for name in row)]
 
 
-def _slug(title: str) -> str:
-    return title.lower().replace(" ", "_")
+def section_elem_id(title: str) -> str:
+    """The elem_id of a sub-section's accordion ("Face pass" -> "facepop_face_pass")."""
+    return elem_id_for(title.lower().replace(" ", "_"))
 
 
 def _placeholder(spec: OptionSpec) -> str:

@@ -14,6 +14,7 @@ _DEFAULTS = {
     "samples_save": True, "samples_format": "png", "samples_filename_pattern": "",
     "save_images_add_number": True, "save_images_replace_action": "Replace", "grid_save": True,
     "grid_format": "png", "grid_extended_filename": False, "grid_only_if_multiple": True,
+    "img_max_size_mp": 200,
     "grid_prevent_empty_spots": False, "grid_background_color": "#ffffff", "n_rows": -1,
     "enable_pnginfo": True, "save_txt": False, "jpeg_quality": 80, "save_init_img": False,
     "save_mask": False, "save_mask_composite": False, "return_mask": False,

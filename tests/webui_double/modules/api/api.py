@@ -13,19 +13,39 @@ infotext_pasted callbacks); save_images false (the default) means do_not_save_sa
 do_not_save_grid; script args = defaults, then the selected script's, then each always-on
 script's "args" index by index (unknown name or a selectable one: 422); p.is_api = True;
 state.begin/end around the job; images come back as base64 PNG (infotext in the PNG)
-with `parameters` and info = Processed.js(). Left out: authentication, task queue,
-progress, error middleware, image URLs and the other routes.
+with `parameters` and info = Processed.js().
+
+Authentication, as in the host: with --api-auth "user:pass[,user2:pass2]" (parsed when
+Api is made; split at "," then ":") every route Api adds through its add_api_route has
+the dependency Depends(self.auth): HTTP Basic credentials, the password compared with
+compare_digest; no credentials get FastAPI's HTTPBasic 401 ("Not authenticated"), wrong
+ones 401 "Incorrect username or password", both raised with WWW-Authenticate: Basic.
+Routes an extension adds itself (app.add_api_route from on_app_started) get nothing.
+api_middleware(app), installed by Api: the handlers for HTTPException and any other
+exception answer JSON {"error", "detail", "body", "errors"} with the exception's status
+(500 if it has none) and without its headers (so a 401 reaches the client without
+WWW-Authenticate). The img2img route's endpoint takes the raw request and builds the
+request model itself: FastAPI runs the auth dependency first, as it does in the host for
+a well-formed JSON body (the host's pydantic body makes FastAPI answer 422 for a body that
+is not JSON at all before auth; the double reaches auth first). Left out: task queue,
+progress, the timing/logging middleware, image URLs and the other routes.
 """
 
 import base64
 import io
 import threading
+from secrets import compare_digest
 
 import fastapi
 import gradio as gr
 import modules.api.models as models
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from modules import images, infotext_utils, processing, scripts, sd_samplers, shared
 from PIL import PngImagePlugin
+
+_BASIC_CREDENTIALS = fastapi.Depends(HTTPBasic())  # (inline in the host's auth())
 
 
 def _refuse(status, detail):
@@ -69,11 +89,30 @@ def encode_pil_to_base64(image):
         return base64.b64encode(out.getvalue())
 
 
+def api_middleware(app):
+    """The host's error handlers: JSON with the status, the exception's headers dropped."""
+
+    def handle_exception(request: fastapi.Request, e: Exception):
+        err = {"error": type(e).__name__, "detail": vars(e).get("detail", ""),
+               "body": vars(e).get("body", ""), "errors": str(e)}
+        return JSONResponse(status_code=vars(e).get("status_code", 500),
+                            content=jsonable_encoder(err))
+
+    app.add_exception_handler(Exception, handle_exception)
+    app.add_exception_handler(fastapi.HTTPException, handle_exception)
+
+
 class Api:
     def __init__(self, app=None, queue_lock=None):
+        if shared.cmd_opts.api_auth:
+            self.credentials = {}
+            for auth in shared.cmd_opts.api_auth.split(","):
+                user, password = auth.split(":")
+                self.credentials[user] = password
         self.app, self.queue_lock = app, queue_lock or threading.RLock()
         if app is not None:
-            app.add_api_route("/sdapi/v1/img2img", self._serve_img2img, methods=["POST"])
+            api_middleware(app)
+            self.add_api_route("/sdapi/v1/img2img", self._serve_img2img, methods=["POST"])
         runners = scripts.scripts_txt2img, scripts.scripts_img2img
         if not all(r.scripts for r in runners):
             from modules import ui
@@ -84,6 +123,19 @@ class Api:
                 runner.initialize_scripts(is_img2img)
         self.default_script_arg_txt2img = self.init_default_script_args(runners[0])
         self.default_script_arg_img2img = self.init_default_script_args(runners[1])
+
+    def add_api_route(self, path, endpoint, **kwargs):
+        if shared.cmd_opts.api_auth:
+            return self.app.add_api_route(path, endpoint,
+                                          dependencies=[fastapi.Depends(self.auth)], **kwargs)
+        return self.app.add_api_route(path, endpoint, **kwargs)
+
+    def auth(self, credentials: HTTPBasicCredentials = _BASIC_CREDENTIALS):
+        known = self.credentials.get(credentials.username)
+        if known is not None and compare_digest(credentials.password, known):
+            return True
+        raise fastapi.HTTPException(status_code=401, detail="Incorrect username or password",
+                                    headers={"WWW-Authenticate": "Basic"})
 
     async def _serve_img2img(self, request: fastapi.Request):
         body = models.StableDiffusionImg2ImgProcessingAPI(**await request.json())
