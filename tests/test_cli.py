@@ -48,7 +48,9 @@ def test_detect_json_prints_one_line_per_image_in_order(photos) -> None:
     assert coffee["faces"] == [] and (coffee["width"], coffee["height"]) == (600, 400)
     assert (upright["width"], upright["height"]) == (512, 512)
     face = turned["faces"][0]
-    assert set(face) == {"box", "score", "roll", "landmarks"}
+    # The contract's fields (never removed or renamed), plus what a run would do with it.
+    assert {"box", "score", "roll", "landmarks"} <= set(face)
+    assert (face["processed"], face["index"]) == (True, 0)
     assert len(face["box"]) == 4 and all(isinstance(v, float) for v in face["box"])
     assert abs(face["roll"] - 26.5) < 5 and abs(upright["faces"][0]["roll"] + 3.5) < 3
     assert {"left_eye", "right_eye", "nose"} <= set(face["landmarks"])
