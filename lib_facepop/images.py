@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import warnings
 from dataclasses import dataclass
@@ -86,8 +87,10 @@ def read_image(path: str | os.PathLike[str], max_pixels: int | None = None,
                 _check_pixels(path, img.size, max_pixels, limit_hint)
                 return _decode(img, str(path))
     except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"{path}: too large for the image library ({exc})"
-                                 f"{_hint(limit_hint)}") from None
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f" ({int(found.group(1)) / 1e6:.1f} megapixels)" if found else ""
+        raise ImageTooLargeError(f"{path}: too large for the image library's safety "
+                                 f"limit{size}{_hint(limit_hint)}") from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file FacePop can read") from None
     except OSError as exc:

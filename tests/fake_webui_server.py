@@ -34,6 +34,7 @@ import base64
 import binascii
 import io
 import json
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -204,6 +205,8 @@ class _Handler(BaseHTTPRequestHandler):
         width, height = int(request.width), int(request.height)
         sample_size = (width - width % LATENT_GRID, height - height % LATENT_GRID)
         seed = int(request.seed)
+        if seed == -1:  # the WebUI picks one
+            seed = random.randrange(2**24)
         outputs = []
         for i in range(batch):
             init = inits[i if len(inits) == batch else 0]
@@ -293,6 +296,8 @@ class FakeWebUI(ThreadingHTTPServer):
         self.behaviour = behaviour or Behaviour()
         self.counters = _Counters(failures_left=self.behaviour.fail_first)
         self._killed = threading.Event()
+        self.dead = threading.Event()
+        """Set once a killed server listens no more."""
 
     @property
     def url(self) -> str:
@@ -307,6 +312,7 @@ class FakeWebUI(ThreadingHTTPServer):
     def _kill(self) -> None:
         self.shutdown()
         self.server_close()
+        self.dead.set()
 
 
 @contextmanager
