@@ -540,15 +540,18 @@ def _server_job(args: argparse.Namespace) -> ServerJob:
 
 
 def _api_fields(text: str | None) -> dict[str, Any]:
+    """--api-fields: JSON text, or the name of a file holding it."""
     if text is None:
         return {}
-    source = Path(text) if not text.lstrip().startswith("{") else None
     try:
-        loaded = json.loads(source.read_text() if source is not None else text)
-    except OSError as exc:
-        raise UsageError(f"--api-fields {text}: can't read it ({exc.strerror})") from None
+        loaded = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"--api-fields: not JSON ({exc})") from None
+        if not Path(text).is_file():
+            raise UsageError(f"--api-fields: neither JSON ({exc}) nor a file") from None
+        try:
+            loaded = json.loads(Path(text).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as file_exc:
+            raise UsageError(f"--api-fields {text}: can't read it ({file_exc})") from None
     if not isinstance(loaded, dict):
         raise UsageError("--api-fields: expected a JSON object of img2img API fields")
     return loaded

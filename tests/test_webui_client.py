@@ -165,10 +165,9 @@ def test_http_500_always_fails_after_the_retries_with_growing_waits() -> None:
 
 def test_an_answer_that_is_not_json_is_retried_then_reported() -> None:
     sleeps: list[float] = []
-    with running_fake_webui(not_json=True) as server:
-        with pytest.raises(ServerUnavailableError, match=r"not JSON: '<html>Bad Gateway"):
-            _server(server.url, sleeps, retries=1).img2img(
-                {"init_images": []}, 1, [(64, 64)])
+    with running_fake_webui(not_json=True) as server, \
+            pytest.raises(ServerUnavailableError, match=r"not JSON: '<html>Bad Gateway"):
+        _server(server.url, sleeps, retries=1).img2img({"init_images": []}, 1, [(64, 64)])
     assert len(server.requests) == 2 and sleeps == [1.5]
 
 
@@ -182,7 +181,7 @@ def test_no_answer_in_time_is_a_timeout() -> None:
 def test_an_unreachable_server_says_so_after_the_retries() -> None:
     sleeps: list[float] = []
     client = _server(f"http://127.0.0.1:{_free_port()}", sleeps, retries=2, timeout=5)
-    with pytest.raises(ServerUnavailableError, match="can't connect.*running with --api"):
+    with pytest.raises(ServerUnavailableError, match=r"can't connect.*running with --api"):
         WebUIServerProcessor(client).process([_task(0, 1)], FacePassParams())
     assert sleeps == [1.5, 3.0]
 
@@ -209,10 +208,9 @@ def test_a_422_shows_the_servers_words_and_is_not_retried() -> None:
 
 
 def test_a_4xx_with_a_message_shows_it() -> None:
-    with running_fake_webui(status=413, message="Request Entity Too Large") as server:
-        with pytest.raises(ServerRefusedError, match=r"HTTP 413 Request Entity Too Large"):
-            WebUIServerProcessor(_server(server.url)).process([_task(0, 1)],
-                                                              FacePassParams())
+    with running_fake_webui(status=413, message="Request Entity Too Large") as server, \
+            pytest.raises(ServerRefusedError, match=r"HTTP 413 Request Entity Too Large"):
+        WebUIServerProcessor(_server(server.url)).process([_task(0, 1)], FacePassParams())
 
 
 def test_credentials_the_server_wants() -> None:

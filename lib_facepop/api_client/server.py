@@ -206,6 +206,9 @@ class WebUIServer:
             reason = exc.reason
             if isinstance(reason, TimeoutError):
                 raise self._timed_out() from None
+            if isinstance(reason, (ConnectionResetError, ConnectionAbortedError)):
+                raise ServerUnavailableError(self.url, f"the connection broke off "
+                                                       f"({reason})") from None
             raise ServerUnavailableError(self.url, f"can't connect ({reason}); is the WebUI "
                                                    f"running with --api?") from None
         except TimeoutError:

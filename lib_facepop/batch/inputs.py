@@ -64,7 +64,8 @@ def expand_inputs(specs: Sequence[str], *, recursive: bool = False,
         if path.is_dir():
             files = _images_in(path, recursive, excluded)
             if not files:
-                hint = "" if recursive else " (--recursive looks in its subfolders too)"
+                hint = ("" if recursive or not _has_subfolders(path) else
+                        " (--recursive looks in its subfolders too)")
                 found.missing.append((spec, f"no images in this folder{hint}"))
             for file in files:
                 add(InputImage(file, str(file), _relative(file, path)))
@@ -98,6 +99,10 @@ def _images_in(folder: Path, recursive: bool, excluded: Path | None) -> list[Pat
     walker = folder.rglob("*") if recursive else folder.iterdir()
     files = [p for p in walker if _is_image_file(p, folder) and not _below(p, excluded)]
     return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _has_subfolders(folder: Path) -> bool:
+    return any(p.is_dir() and not p.name.startswith(".") for p in folder.iterdir())
 
 
 def _glob(spec: str, recursive: bool, excluded: Path | None) -> list[Path]:
