@@ -348,7 +348,7 @@ def _settings_file(path: Path) -> dict[str, Any]:
         if name in loaded and loaded[name] != _spec(name).default:
             log.warning("%s: %s only means something inside the WebUI; ignored here", path,
                         name)
-    return {k: v for k, v in loaded.items() if k not in _WEBUI_ONLY}
+    return {k: v for k, v in loaded.items() if k not in (*_WEBUI_ONLY, "enabled")}
 
 
 # --- commands -----------------------------------------------------------------------------
