@@ -402,11 +402,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from lib_facepop.batch.inputs import InputClashError, expand_inputs, refuse_clashes
 
     plan = _plan(args, overwrite=args.overwrite)
+    out = os.path.realpath(args.out)
+    for spec in args.images:
+        if Path(spec).is_dir() and os.path.realpath(spec) == out:
+            raise UsageError(f"--out {args.out} is also an input folder; give the results "
+                             f"a folder of their own")
     found = expand_inputs(args.images, recursive=args.recursive, exclude=args.out)
     try:
         refuse_clashes(found.images)
     except InputClashError as exc:
         raise UsageError(str(exc)) from None
+    for image in found.images:
+        if os.path.realpath(image.path) == os.path.realpath(plan.out.target(image)):
+            raise UsageError(f"{image.shown}: its result would replace it; give the results "
+                             f"another folder than --out {args.out}")
     _, tally = _execute(args, plan, found.images, found.missing)
     return EXIT_ERROR if tally.failures else 0
 

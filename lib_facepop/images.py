@@ -132,8 +132,16 @@ def _decode(img: Image.Image, name: str) -> LoadedImage:
     colour, alpha = _pixels(upright, deep, name)
     return LoadedImage(rgb=flatten_over_white(colour, alpha), colour=colour, alpha=alpha,
                        exif=exif.tobytes() if len(exif) else None,
-                       icc_profile=upright.info.get("icc_profile") or None,
+                       icc_profile=_rgb_profile(upright.info.get("icc_profile")),
                        notes=tuple(notes))
+
+
+def _rgb_profile(profile: bytes | None) -> bytes | None:
+    """An ICC profile worth keeping on an RGB result: one whose data colour space (bytes
+    16-19 of its header) is RGB; a CMYK or grey profile would misdescribe the result."""
+    if isinstance(profile, bytes) and len(profile) >= 20 and profile[16:20] == b"RGB ":
+        return profile
+    return None
 
 
 def _is_16_bit(img: Image.Image) -> bool:

@@ -441,6 +441,18 @@ def test_bad_flags_are_refused_with_their_name(facepop, renders, tmp_path, flags
     assert not (tmp_path / "out" / "r1.png").exists()
 
 
+def test_results_never_replace_their_inputs(facepop, renders, tmp_path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.png").write_bytes((renders / "r1.png").read_bytes())
+    same_folder = facepop("run", folder, "--out", folder)
+    own_file = facepop("run", folder / "a.png", "--out", folder, "--overwrite")
+    assert (same_folder.code, own_file.code) == (2, 2)
+    assert "is also an input folder" in same_folder.err
+    assert "its result would replace it" in own_file.err
+    assert (folder / "a.png").read_bytes() == (renders / "r1.png").read_bytes()
+
+
 @pytest.mark.parametrize("flag", ["--output-folder", "--face-pass-scripts", "--enabled"])
 def test_webui_only_settings_are_not_offered(facepop, renders, tmp_path, flag) -> None:
     run = facepop("run", renders / "r1.png", "--out", tmp_path / "o", flag, "x")

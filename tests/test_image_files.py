@@ -69,8 +69,13 @@ def test_a_jpeg_of_orientation_6_reads_as_pillow_shows_it(tmp_path, astronaut) -
     assert np.array_equal(loaded.rgb, shown)
 
 
-def test_colour_profile_is_kept(tmp_path, astronaut) -> None:
-    profile = b"\x00fake icc profile bytes"
+def test_an_rgb_colour_profile_is_kept_and_others_dropped(tmp_path, astronaut) -> None:
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    lab = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    Image.fromarray(astronaut).save(tmp_path / "lab.png", icc_profile=lab)
+    assert read_image(tmp_path / "lab.png").icc_profile is None  # it would misdescribe RGB
     path = tmp_path / "p.png"
     Image.fromarray(astronaut).save(path, icc_profile=profile)
     loaded = read_image(path)

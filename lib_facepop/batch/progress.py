@@ -47,6 +47,7 @@ class Progress:
         self.started = clock()
         self._last_line = self.started
         self._lock = threading.Lock()
+        self._closed = False
         use_bar = bar if bar is not None else _is_terminal(stream)
         self._bar = _make_bar(total, stream) if use_bar and total > 0 else None
 
@@ -90,10 +91,13 @@ class Progress:
                 self._bar = None
             for line in summary_lines(self.tally, self.clock() - self.started, interrupted):
                 print(line, file=self.stream, flush=True)
+            self._closed = True
             return self.tally
 
     # --- helpers ------------------------------------------------------------------------
     def _advance(self, last: str) -> None:
+        if self._closed:
+            return
         tally = self.tally
         if self._bar is not None:
             self._bar.set_postfix_str(f"done {tally.done}, failed {len(tally.failures)}, "
@@ -108,6 +112,8 @@ class Progress:
                         f"{_duration(now - self.started)}; last: {last}")
 
     def _write(self, line: str) -> None:
+        if self._closed:  # a server's late word after an interrupt
+            return
         if self._bar is not None:
             self._bar.write(line, file=self.stream)
         else:
