@@ -272,7 +272,8 @@ def test_main_pass_on_the_server_after_the_face_pass(facepop, renders, tmp_path,
 
 # --- resume -----------------------------------------------------------------------------------
 
-def test_an_interrupted_run_leaves_whole_files_and_resumes(renders, tmp_path) -> None:
+def test_an_interrupted_run_leaves_whole_files_and_resumes(facepop, renders,
+                                                            tmp_path) -> None:
     out = tmp_path / "out"
     images = [renders / f"r{i}.png" for i in range(1, 6)]
     with running_fake_webui(delay=1.0) as server:
@@ -291,9 +292,9 @@ def test_an_interrupted_run_leaves_whole_files_and_resumes(renders, tmp_path) ->
         with Image.open(out / written) as img:
             img.load()
     with running_fake_webui() as server:
-        again = facepop_process("run", *images, "--out", out, "--server", server.url, *FAST)
-    assert again.returncode == 0, again.stderr
-    assert f"{len(first)} skipped" in again.stderr
+        again = facepop("run", *images, "--out", out, "--server", server.url, *FAST)
+    assert again.code == 0, again.err
+    assert f"{len(first)} skipped" in again.err
     assert len(server.requests) == 5 - len(first)
     assert sorted(p.name for p in out.glob("*.png")) == [f"r{i}.png" for i in range(1, 6)]
 
@@ -325,10 +326,10 @@ def phone_photos(tmp_path_factory, astronaut) -> dict[int, Path]:
     return paths
 
 
-def test_detect_sees_exif_orientations_as_a_viewer(phone_photos) -> None:
-    done = facepop_process("detect", *phone_photos.values(), "--json")
-    assert done.returncode == 0, done.stderr
-    records = [json.loads(line) for line in done.stdout.splitlines()]
+def test_detect_sees_exif_orientations_as_a_viewer(facepop, phone_photos) -> None:
+    done = facepop("detect", *phone_photos.values(), "--json")
+    assert done.code == 0, done.err
+    records = [json.loads(line) for line in done.out.splitlines()]
     upright = records[0]["faces"][0]
     for record in records:
         assert (record["width"], record["height"]) == (400, 512), record["image"]
