@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from lib_facepop.faces import Face
 from lib_facepop.images import mask_to_uint8, save_png
 from lib_facepop.pipeline import PipelineResult
 from lib_facepop.settings import FacePopSettings
@@ -35,7 +36,8 @@ DEBUG_FILES = {
     "90-face-mask.png": "all face masks in source coordinates",
     "91-composite.png": "the result after pasting every face back",
     "contact-sheet.png": "the whole run in one picture",
-    "run.json": "faces (docs/design.md section 3.1 form), settings, prompts, seeds, timings",
+    "run.json": "faces (docs/design.md section 3.1 form, with processed and index), "
+                "settings, prompts, seeds, timings",
 }
 
 SHEET_TILE_HEIGHT = 256
@@ -93,13 +95,21 @@ class DebugFolder:
         return folder
 
 
+def face_records(detected: Sequence[Face], selected: Sequence[Face]) -> list[dict]:
+    """Every face found, in the ``detect --json`` form (docs/design.md section 3.1), marked
+    with ``processed`` and ``index``: the faces processed first, in processing order, with
+    the index of their ``face-NN`` files and face pass; then the others (index null)."""
+    index = {id(face): i for i, face in enumerate(selected)}
+    others = [face for face in detected if id(face) not in index]
+    return [dict(face.to_json(), processed=id(face) in index, index=index.get(id(face)))
+            for face in [*selected, *others]]
+
+
 def run_record(result: PipelineResult, settings: FacePopSettings) -> dict:
-    selected = {id(face) for face in result.selected}
     return {
         "width": int(result.source.shape[1]),
         "height": int(result.source.shape[0]),
-        "faces": [dict(face.to_json(), processed=id(face) in selected)
-                  for face in result.detected],
+        "faces": face_records(result.detected, result.selected),
         "face_pass": [{"index": p.task.index, "prompt": p.task.prompt,
                        "negative_prompt": p.task.negative_prompt, "seed": p.task.seed,
                        "mask_source": p.prepared.mask.source} for p in result.faces],

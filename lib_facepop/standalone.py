@@ -1,47 +1,49 @@
-"""Assembling a pipeline for standalone use (the CLI), outside the WebUI."""
+"""The parts of a standalone run (the CLI), outside the WebUI: detector, mask source and a
+local face processor."""
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
-from lib_facepop.detect import create_detector
-from lib_facepop.face_pass import MAX_SEED, MainJob
-from lib_facepop.masks import create_mask_source
-from lib_facepop.pipeline import FacePipeline
+from lib_facepop.detect import FaceDetector, create_detector
+from lib_facepop.masks import MaskSource, create_mask_source
 from lib_facepop.processors import FaceProcessor, IdentityProcessor
 from lib_facepop.processors.stylize import StylizeProcessor
-from lib_facepop.processors.webui_client import ServerJob, WebUIServerProcessor
 from lib_facepop.settings import FacePopSettings
 
+LOCAL_PROCESSORS = ("none", "stylize")
 
-def build_pipeline(
-    settings: FacePopSettings,
-    *,
-    server: str | None = None,
-    processor: str = "none",
-    prompt: str = "",
-    negative_prompt: str = "",
-    seed: int = -1,
-    timeout: float = 600.0,
-    modnet: Path | None = None,
-    models_dir: Path | None = None,
-) -> tuple[FacePipeline, MainJob]:
-    """The pipeline and main job for a standalone run.
 
-    With ``server`` the faces go to a running WebUI; otherwise ``processor`` names a local
-    one ("none" returns faces unchanged, "stylize" paints them).
-    """
-    face_processor: FaceProcessor
-    if server:
-        job = ServerJob(steps=settings.face_steps, cfg_scale=settings.face_cfg_scale,
-                        denoising_strength=settings.face_denoising_strength)
-        face_processor = WebUIServerProcessor(server, job, timeout=timeout)
-    elif processor == "stylize":
-        face_processor = StylizeProcessor()
-    else:
-        face_processor = IdentityProcessor()
+class ModelPathError(ValueError):
+    """A model file or folder given by the user isn't there."""
+
+
+def check_model_paths(modnet: Path | None, models_dir: Path | None) -> None:
+    """A MODNet file or models folder the user names must exist (ModelPathError)."""
+    if modnet is not None:
+        if not modnet.exists():
+            raise ModelPathError(f"--modnet {modnet}: no such file")
+        if modnet.is_dir():
+            raise ModelPathError(f"--modnet {modnet}: is a folder; give the model file, or "
+                                 f"the folder with --models-dir")
+    if models_dir is not None and not models_dir.is_dir():
+        what = "is a file, not a folder" if models_dir.exists() else "no such folder"
+        raise ModelPathError(f"--models-dir {models_dir}: {what}")
+
+
+def build_parts(settings: FacePopSettings, *, modnet: Path | None = None,
+                models_dir: Path | None = None) -> tuple[FaceDetector, MaskSource]:
+    """The detector and mask source of a run, built once for all its images."""
+    check_model_paths(modnet, models_dir)
     mask_source = create_mask_source(settings, model_file=modnet, models_dir=models_dir)
-    pipeline = FacePipeline(create_detector(settings), mask_source, face_processor)
-    main_seed = seed if seed >= 0 else random.SystemRandom().randint(0, MAX_SEED)
-    return pipeline, MainJob(prompt=prompt, negative_prompt=negative_prompt, seed=main_seed)
+    return create_detector(settings), mask_source
+
+
+def local_processor(name: str) -> FaceProcessor:
+    """A face processor that needs no server: "none" returns faces unchanged, "stylize"
+    paints them (the demo)."""
+    if name == "stylize":
+        return StylizeProcessor()
+    if name == "none":
+        return IdentityProcessor()
+    raise ValueError(f"unknown processor {name!r}; expected one of {LOCAL_PROCESSORS}")

@@ -19,8 +19,8 @@ from tests.helpers import psnr, rotate_unclipped
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def facepop(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def facepop(*args: str, timeout: float = 180, **env: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **env)
     return subprocess.run([sys.executable, "-m", "lib_facepop", *args], capture_output=True,
                           text=True, timeout=timeout, cwd=ROOT, env=env)
 
@@ -48,7 +48,9 @@ def test_detect_json_prints_one_line_per_image_in_order(photos) -> None:
     assert coffee["faces"] == [] and (coffee["width"], coffee["height"]) == (600, 400)
     assert (upright["width"], upright["height"]) == (512, 512)
     face = turned["faces"][0]
-    assert set(face) == {"box", "score", "roll", "landmarks"}
+    # The contract's fields (never removed or renamed), plus what a run would do with it.
+    assert {"box", "score", "roll", "landmarks"} <= set(face)
+    assert (face["processed"], face["index"]) == (True, 0)
     assert len(face["box"]) == 4 and all(isinstance(v, float) for v in face["box"])
     assert abs(face["roll"] - 26.5) < 5 and abs(upright["faces"][0]["roll"] + 3.5) < 3
     assert {"left_eye", "right_eye", "nose"} <= set(face["landmarks"])
@@ -111,8 +113,13 @@ def test_run_refuses_two_inputs_with_the_same_name(tmp_path, photos) -> None:
 
 
 def test_demo_runs_on_a_fresh_folder(tmp_path) -> None:
-    done = facepop("demo", "--out", str(tmp_path / "demo"))
+    no_models = tmp_path / "models"
+    no_models.mkdir()
+    done = facepop("demo", "--out", str(tmp_path / "demo"), FACEPOP_MODELS_DIR=str(no_models))
     assert done.returncode == 0, done.stderr
+    # Without a MODNet model the default masks quietly come from selfie segmentation.
+    assert done.stderr.splitlines() == [line for line in done.stderr.splitlines()
+                                        if line.startswith("facepop: finished 1 of 1")]
     assert (tmp_path / "demo" / "demo.png").exists()
     (folder,) = (tmp_path / "demo" / "debug").iterdir()
     assert (folder / "contact-sheet.png").exists()

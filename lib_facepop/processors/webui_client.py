@@ -2,67 +2,93 @@
 
 from __future__ import annotations
 
-import base64
-import io
-import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
-from lib_facepop.errors import FacePopError
-from lib_facepop.images import pil_to_array, to_rgb8
+from lib_facepop.api_client.server import (
+    ServerError,
+    WebUIServer,
+    encode_png,
+    latent_sizes,
+)
 from lib_facepop.processors.base import FacePassParams, FaceTask
 
 log = logging.getLogger(__name__)
 
-IMG2IMG_ROUTE = "/sdapi/v1/img2img"
+DEFAULT_FACE_BATCH = 8
+"""Faces in one request at most, as the extension's --facepop-face-batch (GPU memory)."""
 
-
-class ServerError(FacePopError, RuntimeError):
-    """The WebUI server could not be reached or refused a request."""
+__all__ = [
+    "DEFAULT_FACE_BATCH",
+    "ServerError",
+    "ServerJob",
+    "WebUIServerProcessor",
+    "base_body",
+    "batches_for_api",
+]
 
 
 @dataclass(frozen=True)
 class ServerJob:
-    """Main-job values the server pass uses where the face pass does not override them."""
+    """The main job's sampling values on the server: the main pass uses them, and the face
+    pass where it does not override them (docs/design.md section 3.4)."""
 
     steps: int = 40
     cfg_scale: float = 7.0
     denoising_strength: float = 0.4
     sampler_name: str | None = None
+    scheduler: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
-    """More img2img API fields, passed through as given (e.g. alwayson_scripts)."""
+    """More img2img API fields, passed through as given (e.g. override_settings)."""
+
+
+def base_body(job: ServerJob) -> dict[str, Any]:
+    """The fields every img2img request of a job shares: its extra fields, then sampling,
+    output handling, and no batch grid (merged into the job's own override_settings)."""
+    body: dict[str, Any] = dict(job.extra)
+    overrides = dict(body.get("override_settings") or {})
+    overrides["return_grid"] = False
+    body.update({"n_iter": 1, "resize_mode": 0, "send_images": True, "save_images": False,
+                 "override_settings": overrides})
+    if job.sampler_name:
+        body["sampler_name"] = job.sampler_name
+    if job.scheduler:
+        body["scheduler"] = job.scheduler
+    return body
 
 
 class WebUIServerProcessor:
     """Sends the faces of one image to a WebUI server as img2img batches.
 
     Faces sharing a prompt, a negative prompt and consecutive seeds go in ONE request
-    (the API gives batch item i the seed ``seed + i``); only faces that differ in those
-    need a request of their own.
+    (the API gives batch item i the seed ``seed + i``), at most ``face_batch`` of them;
+    only faces that differ in those need a request of their own.
     """
 
     name = "server"
 
-    def __init__(self, base_url: str, job: ServerJob | None = None,
-                 timeout: float = 600.0) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ServerError(f"server URL must start with http:// or https://, got "
-                              f"{base_url!r}")
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, server: WebUIServer | str, job: ServerJob | None = None,
+                 timeout: float = 600.0, face_batch: int = DEFAULT_FACE_BATCH) -> None:
+        self.server = server if isinstance(server, WebUIServer) else WebUIServer(
+            server, timeout=timeout)
         self.job = job or ServerJob()
-        self.timeout = timeout
+        self.face_batch = max(1, int(face_batch))
+
+    @property
+    def base_url(self) -> str:
+        return self.server.url
 
     def process(self, tasks: Sequence[FaceTask], params: FacePassParams) -> list[np.ndarray]:
         outputs: dict[int, np.ndarray] = {}
-        for batch in batches_for_api(tasks):
-            images = self._img2img(batch, params)
+        for batch in batches_for_api(tasks, self.face_batch):
+            height, width = batch[0].image.shape[:2]
+            log.info("FacePop: sending %d face(s) to %s", len(batch), self.server.url)
+            images = self.server.img2img(self.request_body(batch, params), len(batch),
+                                         latent_sizes(width, height))
             for task, image in zip(batch, images, strict=True):
                 outputs[task.index] = image
         return [outputs[task.index] for task in tasks]
@@ -70,14 +96,13 @@ class WebUIServerProcessor:
     def request_body(self, batch: Sequence[FaceTask], params: FacePassParams) -> dict:
         first = batch[0]
         height, width = first.image.shape[:2]
-        body: dict[str, Any] = dict(self.job.extra)
+        body = base_body(self.job)
         body.update({
             "init_images": [encode_png(task.image) for task in batch],
             "prompt": first.prompt,
             "negative_prompt": first.negative_prompt,
             "seed": first.seed,
             "batch_size": len(batch),
-            "n_iter": 1,
             "steps": params.steps if params.steps is not None else self.job.steps,
             "cfg_scale": (params.cfg_scale if params.cfg_scale is not None
                           else self.job.cfg_scale),
@@ -86,52 +111,14 @@ class WebUIServerProcessor:
                                    else self.job.denoising_strength),
             "width": width,
             "height": height,
-            "resize_mode": 0,
-            "send_images": True,
-            "save_images": False,
-            "override_settings": {"return_grid": False},
         })
-        if self.job.sampler_name:
-            body["sampler_name"] = self.job.sampler_name
         return body
 
-    def _img2img(self, batch: Sequence[FaceTask], params: FacePassParams) -> list[np.ndarray]:
-        body = self.request_body(batch, params)
-        reply = self._post(IMG2IMG_ROUTE, body)
-        encoded = reply.get("images") if isinstance(reply, dict) else None
-        if not isinstance(encoded, list):
-            raise ServerError(f"{self.base_url}{IMG2IMG_ROUTE} answered without an 'images' "
-                              f"list")
-        if len(encoded) == len(batch) + 1:
-            encoded = encoded[1:]  # a server that still returned the batch grid first
-        if len(encoded) != len(batch):
-            raise ServerError(f"{self.base_url}{IMG2IMG_ROUTE} returned {len(encoded)} "
-                              f"images for {len(batch)} faces")
-        return [decode_image(item) for item in encoded]
 
-    def _post(self, route: str, body: dict) -> Any:
-        url = f"{self.base_url}{route}"
-        data = json.dumps(body).encode("utf-8")
-        request = urllib.request.Request(url, data=data, method="POST",
-                                         headers={"Content-Type": "application/json"})
-        log.info("FacePop: sending %d face(s) to %s", body.get("batch_size", 0), url)
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return json.loads(response.read().decode("utf-8"))
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", "replace")[:500]
-            raise ServerError(f"{url} answered HTTP {exc.code}: {detail}") from None
-        except urllib.error.URLError as exc:
-            raise ServerError(f"can't reach the WebUI server at {self.base_url} "
-                              f"({exc.reason}); is it running with --api?") from None
-        except (TimeoutError, OSError) as exc:
-            raise ServerError(f"{url}: {exc}") from None
-        except json.JSONDecodeError:
-            raise ServerError(f"{url} did not answer with JSON") from None
-
-
-def batches_for_api(tasks: Sequence[FaceTask]) -> list[list[FaceTask]]:
-    """Split tasks into the fewest img2img requests that give each face its own seed.
+def batches_for_api(tasks: Sequence[FaceTask], face_batch: int = DEFAULT_FACE_BATCH
+                    ) -> list[list[FaceTask]]:
+    """Split tasks into the fewest img2img requests that give each face its own seed, with
+    at most ``face_batch`` faces each.
 
     A request's batch item i gets seed ``seed + i``, so a face joins the previous request
     when it shares its prompts and size and its seed is the next one.
@@ -139,7 +126,8 @@ def batches_for_api(tasks: Sequence[FaceTask]) -> list[list[FaceTask]]:
     batches: list[list[FaceTask]] = []
     for task in tasks:
         last = batches[-1] if batches else None
-        if (last is not None and _request_key(last[-1]) == _request_key(task)
+        if (last is not None and len(last) < face_batch
+                and _request_key(last[-1]) == _request_key(task)
                 and task.seed == last[0].seed + len(last)):
             last.append(task)
         else:
@@ -149,22 +137,3 @@ def batches_for_api(tasks: Sequence[FaceTask]) -> list[list[FaceTask]]:
 
 def _request_key(task: FaceTask) -> tuple:
     return task.prompt, task.negative_prompt, task.image.shape
-
-
-def encode_png(image: np.ndarray) -> str:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def decode_image(encoded: str) -> np.ndarray:
-    if not isinstance(encoded, str):
-        raise ServerError("the server returned an image that is not a base64 string")
-    if encoded.startswith("data:") and "," in encoded:
-        encoded = encoded.split(",", 1)[1]
-    try:
-        with Image.open(io.BytesIO(base64.b64decode(encoded))) as img:
-            img.load()
-            return to_rgb8(pil_to_array(img), name="server image")
-    except (ValueError, OSError) as exc:
-        raise ServerError(f"the server returned an image FacePop can't decode ({exc})") from None

@@ -1,0 +1,161 @@
+"""Which images a batch reads, and the output name each gets.
+
+Inputs are files, folders (their images; with ``recursive`` also those of subfolders) and
+glob patterns (``*``, ``?``, ``[...]``, ``**``; quoted, so the shell leaves them alone).
+A file given by name is written as ``<stem>.png``; an image found in a folder or by a
+pattern keeps its path below that folder (below the pattern's fixed part), so images of
+different subfolders never collide.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".webp", ".bmp", ".tif", ".tiff",
+                            ".gif"})
+_GLOB_MAGIC = ("*", "?", "[")
+
+
+@dataclass(frozen=True)
+class InputImage:
+    path: Path
+    """The file to read."""
+    shown: str
+    """How messages name it: the path as given, or as found in a folder."""
+    output: PurePath
+    """Its result's path below the output folder, without suffix."""
+
+
+@dataclass
+class Inputs:
+    images: list[InputImage] = field(default_factory=list)
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    """(input as given, why) for each input that names no image (empty pattern or
+    folder); a missing file is reported when it is read."""
+
+
+class InputClashError(ValueError):
+    """Two inputs would be written under one name."""
+
+
+def expand_inputs(specs: Sequence[str], *, recursive: bool = False,
+                  exclude: Path | None = None) -> Inputs:
+    """The images that ``specs`` name, in order, each once.
+
+    Images found in folders and by patterns are sorted by path; files below ``exclude``
+    (the output folder) are not taken from folders and patterns.
+    """
+    found = Inputs()
+    seen: set[Path] = set()
+    excluded = _resolved(exclude) if exclude is not None else None
+
+    def add(image: InputImage) -> None:
+        key = _resolved(image.path)
+        if key not in seen:
+            seen.add(key)
+            found.images.append(image)
+
+    for spec in specs:
+        path = Path(spec)
+        if path.is_dir():
+            files = _images_in(path, recursive, excluded)
+            if not files:
+                hint = ("" if recursive or not _has_subfolders(path) else
+                        " (--recursive looks in its subfolders too)")
+                found.missing.append((spec, f"no images in this folder{hint}"))
+            for file in files:
+                add(InputImage(file, str(file), _relative(file, path)))
+        elif path.exists() or not any(magic in spec for magic in _GLOB_MAGIC):
+            # A file by name; a missing one is reported when it is read.
+            add(InputImage(path, spec, PurePath(path.stem)))
+        else:
+            matches = _glob(spec, recursive, excluded)
+            if not matches:
+                found.missing.append((spec, "no image matches this pattern"))
+            base = _fixed_part(spec)
+            for file in matches:
+                add(InputImage(file, str(file), _relative(file, base)))
+    return found
+
+
+def refuse_clashes(images: Iterable[InputImage]) -> None:
+    """InputClashError naming the first two inputs that would get the same output name
+    (compared without case: some file systems don't tell a.png from A.png)."""
+    owners: dict[str, InputImage] = {}
+    for image in images:
+        key = image.output.as_posix().casefold()
+        if key in owners:
+            raise InputClashError(
+                f"{owners[key].shown} and {image.shown} would both be written as "
+                f"{image.output.as_posix()}.png; give them separately")
+        owners[key] = image
+
+
+def _images_in(folder: Path, recursive: bool, excluded: Path | None) -> list[Path]:
+    walker = folder.rglob("*") if recursive else folder.iterdir()
+    files = [p for p in walker if _is_image_file(p, folder) and not _below(p, excluded)]
+    return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _has_subfolders(folder: Path) -> bool:
+    return any(p.is_dir() and not p.name.startswith(".") for p in folder.iterdir())
+
+
+def _glob(spec: str, recursive: bool, excluded: Path | None) -> list[Path]:
+    files: list[Path] = []
+    base = _fixed_part(spec)
+    for match in sorted(glob.glob(spec, recursive=True)):
+        path = Path(match)
+        if path.is_dir():
+            files += _images_in(path, recursive, excluded)
+        elif _is_image_file(path, base) and not _below(path, excluded):
+            files.append(path)
+    return files
+
+
+def _fixed_part(spec: str) -> Path:
+    """The folder part of a pattern before its first wildcard."""
+    parts = Path(spec).parts
+    fixed = list(_until_magic(parts))
+    return Path(*fixed) if fixed else Path(".")
+
+
+def _until_magic(parts: Sequence[str]) -> Iterable[str]:
+    for part in parts[:-1]:
+        if any(magic in part for magic in _GLOB_MAGIC):
+            return
+        yield part
+
+
+def _relative(file: Path, root: Path) -> PurePath:
+    """The output name of ``file`` found below ``root``: its path there, no suffix."""
+    try:
+        return PurePath(file.relative_to(root).with_suffix(""))
+    except ValueError:
+        return PurePath(file.stem)
+
+
+def _is_image_file(path: Path, root: Path) -> bool:
+    """An image by its suffix, not hidden (nor in a hidden folder below ``root``)."""
+    if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+        return False
+    try:
+        relative = path.relative_to(root).parts
+    except ValueError:
+        relative = (path.name,)
+    return not any(part.startswith(".") for part in relative)
+
+
+def _below(path: Path, folder: Path | None) -> bool:
+    if folder is None:
+        return False
+    resolved = _resolved(path)
+    return resolved == folder or folder in resolved.parents
+
+
+def _resolved(path: Path) -> Path:
+    return Path(os.path.realpath(path))
