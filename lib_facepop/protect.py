@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+FILL_ORIGINAL = 1
+"""The WebUI's "Masked content: original": the main pass starts from the image everywhere,
+which is what it gets when FacePop's mask is the only one."""
+
 
 def effective_region(user_mask: np.ndarray | None, invert: bool) -> np.ndarray | None:
     """Where the main pass works according to the user alone (None = everywhere)."""

@@ -15,10 +15,7 @@ import numpy as np
 from lib_facepop.api_client.server import LATENT_GRID, WebUIServer, encode_png
 from lib_facepop.images import mask_to_uint8
 from lib_facepop.processors.webui_client import ServerJob, base_body
-from lib_facepop.protect import main_pass_mask
-
-FILL_ORIGINAL = 1
-"""img2img "Masked content: original" (``inpainting_fill``), as the extension sets it."""
+from lib_facepop.protect import FILL_ORIGINAL, main_pass_mask
 
 
 def main_pass(server: WebUIServer, image: np.ndarray, face_mask: np.ndarray | None,

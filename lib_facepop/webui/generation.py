@@ -38,7 +38,7 @@ from lib_facepop.images import mask_to_uint8
 from lib_facepop.masks import MaskSource, create_mask_source
 from lib_facepop.pipeline import FacePipeline, PipelineResult, PreparedImage
 from lib_facepop.processors import FaceTask, IdentityProcessor
-from lib_facepop.protect import faces_allowed, main_pass_mask
+from lib_facepop.protect import FILL_ORIGINAL, faces_allowed, main_pass_mask
 from lib_facepop.settings import INFOTEXT_PREFIX, FacePopSettings, infotext_fields
 from lib_facepop.webui.carried import CarriedFields
 from lib_facepop.webui.controlnet_units import ControlNetUnits
@@ -60,8 +60,6 @@ JOB_MARK = "facepop_job"
 VERSION_KEY = f"{INFOTEXT_PREFIX} version"
 FACES_KEY = f"{INFOTEXT_PREFIX} faces"
 MASKS_KEY = f"{INFOTEXT_PREFIX} mask used"
-# img2img "Masked content: original": the main pass starts from the init image everywhere.
-FILL_ORIGINAL = 1
 
 
 @dataclass(frozen=True)
