@@ -13,6 +13,7 @@ from lib_facepop.processors import FaceProcessor, IdentityProcessor
 from lib_facepop.processors.stylize import StylizeProcessor
 from lib_facepop.processors.webui_client import ServerJob, WebUIServerProcessor
 from lib_facepop.settings import FacePopSettings
+from lib_facepop.tools import FaceTools
 
 
 def build_pipeline(
@@ -26,11 +27,14 @@ def build_pipeline(
     timeout: float = 600.0,
     modnet: Path | None = None,
     models_dir: Path | None = None,
+    tools: FaceTools | None = None,
 ) -> tuple[FacePipeline, MainJob]:
     """The pipeline and main job for a standalone run.
 
     With ``server`` the faces go to a running WebUI; otherwise ``processor`` names a local
-    one ("none" returns faces unchanged, "stylize" paints them).
+    one ("none" returns faces unchanged, "stylize" paints them). ``tools`` are the face
+    restorers and upscalers at hand (none by default: restoration is announced once and
+    skipped, small faces are enlarged with Lanczos).
     """
     face_processor: FaceProcessor
     if server:
@@ -42,6 +46,7 @@ def build_pipeline(
     else:
         face_processor = IdentityProcessor()
     mask_source = create_mask_source(settings, model_file=modnet, models_dir=models_dir)
-    pipeline = FacePipeline(create_detector(settings), mask_source, face_processor)
+    pipeline = FacePipeline(create_detector(settings), mask_source, face_processor,
+                            tools=tools)
     main_seed = seed if seed >= 0 else random.SystemRandom().randint(0, MAX_SEED)
     return pipeline, MainJob(prompt=prompt, negative_prompt=negative_prompt, seed=main_seed)

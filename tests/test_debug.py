@@ -49,7 +49,8 @@ def test_debug_folder_holds_every_documented_step(tmp_path, astronaut) -> None:
     assert record["faces"][0]["processed"] is True
     assert abs(record["faces"][0]["roll"] - 26.5) < 5
     assert record["settings"]["debug"] is True
-    assert set(record["timings_ms"]) == {"detect", "align_and_mask", "process", "blend"}
+    assert set(record["timings_ms"]) == {"detect", "align_and_mask", "process",
+                                         "colour_match", "blend"}
 
 
 def test_two_runs_in_the_same_millisecond_get_their_own_folders(tmp_path, coffee) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from lib_facepop.errors import SettingsError
 from lib_facepop.settings import (
+    GROUPS,
     FacePopSettings,
     infotext_fields,
     json_schema,
@@ -28,7 +29,9 @@ def test_defaults_match_the_original_facepop() -> None:
 def test_every_option_has_label_help_and_a_known_group() -> None:
     for spec in option_specs():
         assert spec.label and spec.help, spec.name
-        assert spec.group in ("basics", "face pass", "advanced", "debugging"), spec.name
+        assert spec.group in GROUPS, spec.name
+    assert GROUPS == ("basics", "face pass", "advanced", "debugging", "restore & colour",
+                      "eyes")
 
 
 def test_from_dict_fills_missing_values_with_defaults() -> None:

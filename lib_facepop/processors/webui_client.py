@@ -71,6 +71,8 @@ class WebUIServerProcessor:
         first = batch[0]
         height, width = first.image.shape[:2]
         body: dict[str, Any] = dict(self.job.extra)
+        if not params.always_on_scripts:
+            body.pop("alwayson_scripts", None)
         body.update({
             "init_images": [encode_png(task.image) for task in batch],
             "prompt": first.prompt,

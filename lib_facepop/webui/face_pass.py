@@ -157,6 +157,7 @@ class WebUIFacePass:
         # The job's mode first: assigning scripts and args runs the allowed scripts' setup(),
         # which behaves differently for UI and API jobs.
         nested.is_api = getattr(p, "is_api", False)
-        nested.scripts = face_pass_runner(p.scripts, self.allowed_scripts)
+        nested.scripts = face_pass_runner(
+            p.scripts, self.allowed_scripts if params.always_on_scripts else set())
         nested.script_args = p.script_args
         return nested
