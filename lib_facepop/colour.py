@@ -3,13 +3,21 @@
 A face pass often shifts a face's colour or brightness a little (a warmer tint, a greyer or
 darker cast); blended back, that shows as a tinted patch around the face. The shift is
 measured where it shows, on the mask's soft edge (the ring where the processed face fades
-into the untouched image): per CIELAB channel, a straight line ``source = gain * processed
-+ offset`` is fitted to the pixels of the ring (weighted least squares on both pictures
-blurred a little, so texture the pass added or smoothed does not count; the fifth of the
-pixels that fit worst is dropped and the line fitted again, so a part of the ring the pass
-really changed does not count either). The whole processed face is then mapped through
-those lines. The interior of the face takes no part in the measure, so what the face pass
-changed inside the face (skin, make-up, eyes) stays, relative to its surroundings.
+into the untouched image), and undone over the whole processed face:
+
+* the model is one affine colour map, ``source = processed @ matrix + offset`` in RGB: white
+  balance, exposure, contrast, saturation and hue shifts are all of that form (a
+  per-channel fit in CIELAB can't follow saturation or hue turns and measured worse, see
+  bench/bench_colour_match.py);
+* it is fitted by weighted least squares to the ring's pixels, both pictures blurred a
+  little first, so texture the pass added or smoothed does not count, with a ridge term
+  that holds the matrix near identity where the ring's colours don't say otherwise (a grey
+  photo's ring says nothing about saturation);
+* the fifth of the pixels that fit worst is dropped and the map fitted again, so a part of
+  the ring the pass really changed (hair restyled) does not count either.
+
+The interior of the face takes no part in the fit, so what the face pass changed inside
+the face (skin, make-up, eyes) stays, relative to its surroundings.
 """
 
 from __future__ import annotations
@@ -27,29 +35,33 @@ MAX_RING_SAMPLES = 60_000
 # Blur before fitting, in pixels of a 720 px face (scaled with the face size).
 FIT_BLUR_SIGMA = 3.0
 REFERENCE_SIDE = 720.0
-# Ridge term (Lab units squared): a channel that hardly varies on the ring (a grey photo's
-# a and b) keeps a gain near 1 instead of an unstable one.
-GAIN_PRIOR = 4.0
-GAIN_RANGE = (0.5, 2.0)
+# Ridge towards the identity matrix, as a spread of colours (RGB levels): directions in
+# which the ring's colours vary much less than this keep the identity.
+PRIOR_SPREAD = 10.0
 WORST_FIT_DROPPED = 0.2
-# Corrections smaller than this (Lab units, anywhere in the face's range) are left alone.
-NEGLIGIBLE = 0.05
+# A fitted matrix stretching or shrinking colours beyond this is not trusted; only the mean
+# difference (an offset) is used then.
+SCALE_RANGE = (0.5, 2.0)
+# Maps moving no colour by this much (RGB levels) are left alone.
+NEGLIGIBLE = 0.5
+_CUBE = np.array([[r, g, b] for r in (0, 255) for g in (0, 255) for b in (0, 255)], float)
 
 
 @dataclass(frozen=True)
 class ColourMap:
-    """Per-channel lines in CIELAB: lab_out = gain * lab_in + offset."""
+    """An affine map of RGB colours: ``rgb @ matrix + offset`` (levels 0-255)."""
 
-    gain: np.ndarray
+    matrix: np.ndarray
     offset: np.ndarray
 
-    def apply(self, lab: np.ndarray) -> np.ndarray:
-        return lab * self.gain.astype(np.float32) + self.offset.astype(np.float32)
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        rgb = image.reshape(-1, 3).astype(np.float32)
+        mapped = rgb @ self.matrix.astype(np.float32) + self.offset.astype(np.float32)
+        return np.clip(np.rint(mapped), 0, 255).astype(np.uint8).reshape(image.shape)
 
-    def is_negligible(self) -> bool:
-        # The largest change over the Lab range (L 0..100, a and b -128..127).
-        ends = np.array([[0.0, -128.0, -128.0], [100.0, 127.0, 127.0]])
-        return bool(np.abs(ends * (self.gain - 1.0) + self.offset).max() < NEGLIGIBLE)
+    def largest_change(self) -> float:
+        """How far the map moves any colour of the RGB cube, in levels."""
+        return float(np.abs(_CUBE @ (self.matrix - np.eye(3)) + self.offset).max())
 
 
 def ring_weights(mask: np.ndarray) -> np.ndarray:
@@ -73,13 +85,19 @@ def fit_colour_map(processed: np.ndarray, source: np.ndarray, mask: np.ndarray,
         return None
     where = where[::max(1, where.size // MAX_RING_SAMPLES)]
     sigma = FIT_BLUR_SIGMA * min(processed.shape[:2]) / REFERENCE_SIDE
-    x, y = (cv2.GaussianBlur(to_lab(image), (0, 0), sigma).reshape(-1, 3)[where]
+    x, y = (cv2.GaussianBlur(image, (0, 0), sigma).reshape(-1, 3)[where].astype(np.float64)
             for image in (processed, source))
     w = weights.ravel()[where].astype(np.float64)
-    lines = [_robust_line(x[:, c].astype(np.float64), y[:, c].astype(np.float64), w)
-             for c in range(3)]
-    return ColourMap(gain=np.array([g for g, _ in lines]),
-                     offset=np.array([o for _, o in lines]))
+    colour_map = _fit(x, y, w)
+    residual = np.linalg.norm(x @ colour_map.matrix + colour_map.offset - y, axis=1)
+    keep = residual <= np.quantile(residual, 1.0 - WORST_FIT_DROPPED)
+    if keep.sum() >= MIN_RING_PIXELS // 2:
+        colour_map = _fit(x[keep], y[keep], w[keep])
+    scales = np.linalg.svd(colour_map.matrix, compute_uv=False)
+    if scales.min() < SCALE_RANGE[0] or scales.max() > SCALE_RANGE[1]:
+        offset = np.average(y - x, axis=0, weights=w)
+        return ColourMap(matrix=np.eye(3), offset=offset)
+    return colour_map
 
 
 def match_colour(processed: np.ndarray, source: np.ndarray, mask: np.ndarray,
@@ -90,35 +108,16 @@ def match_colour(processed: np.ndarray, source: np.ndarray, mask: np.ndarray,
     mask there. Returns ``processed`` itself when there is nothing to correct.
     """
     colour_map = fit_colour_map(processed, source, mask, valid)
-    if colour_map is None or colour_map.is_negligible():
+    if colour_map is None or colour_map.largest_change() < NEGLIGIBLE:
         return processed
-    return from_lab(colour_map.apply(to_lab(processed)))
+    return colour_map.apply(processed)
 
 
-def _robust_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """Weighted least squares y = g x + o (g pulled towards 1, within GAIN_RANGE), fitted
-    again without the worst-fitting WORST_FIT_DROPPED of the points."""
-    gain, offset = _line(x, y, w)
-    residual = np.abs(y - (gain * x + offset))
-    keep = residual <= np.quantile(residual, 1.0 - WORST_FIT_DROPPED)
-    if keep.sum() >= MIN_RING_PIXELS // 2:
-        gain, offset = _line(x[keep], y[keep], w[keep])
-    return gain, offset
-
-
-def _line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    mean_x, mean_y = np.average(x, weights=w), np.average(y, weights=w)
-    variance = np.average((x - mean_x) ** 2, weights=w)
-    covariance = np.average((x - mean_x) * (y - mean_y), weights=w)
-    gain = float(np.clip((covariance + GAIN_PRIOR) / (variance + GAIN_PRIOR), *GAIN_RANGE))
-    return gain, float(mean_y - gain * mean_x)
-
-
-def to_lab(image: np.ndarray) -> np.ndarray:
-    """RGB uint8 -> CIELAB float32 (L 0..100, a and b about -128..127), D65."""
-    return cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-
-
-def from_lab(lab: np.ndarray) -> np.ndarray:
-    rgb = cv2.cvtColor(np.ascontiguousarray(lab, dtype=np.float32), cv2.COLOR_Lab2RGB)
-    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
+def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> ColourMap:
+    """Weighted ridge regression of y on [x, 1], the matrix pulled towards identity."""
+    design = np.hstack([x, np.ones((len(x), 1))])
+    weighted = design * w[:, None]
+    ridge = np.diag([1.0, 1.0, 1.0, 0.0]) * PRIOR_SPREAD ** 2 * w.sum()
+    prior = np.vstack([np.eye(3), np.zeros((1, 3))])
+    solution = np.linalg.solve(weighted.T @ design + ridge, weighted.T @ y + ridge @ prior)
+    return ColourMap(matrix=solution[:3], offset=solution[3])

@@ -86,3 +86,14 @@ def test_an_unreachable_server_says_so() -> None:
 def test_a_url_without_scheme_is_refused() -> None:
     with pytest.raises(ServerError, match="http://"):
         WebUIServerProcessor("127.0.0.1:7860")
+
+
+def test_the_eyes_pass_is_sent_without_the_jobs_always_on_scripts() -> None:
+    controlnet = {"ControlNet": {"args": [{"enabled": True, "module": "ip-adapter"}]}}
+    processor = WebUIServerProcessor("http://127.0.0.1:9", ServerJob(
+        extra={"alwayson_scripts": controlnet}))
+    face_body = processor.request_body([_task(0, 1)], FacePassParams())
+    assert face_body["alwayson_scripts"] == controlnet
+    eyes_body = processor.request_body([_task(0, 1)], FacePassParams(
+        steps=20, always_on_scripts=False))
+    assert "alwayson_scripts" not in eyes_body and eyes_body["steps"] == 20

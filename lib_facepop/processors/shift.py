@@ -13,15 +13,16 @@ from lib_facepop.processors.base import FacePassParams, FaceProcessor, FaceTask
 
 @dataclass(frozen=True)
 class ColourShift:
-    """out = gain * (saturation-mixed face) + offset, per RGB channel."""
+    """out = gain * (saturation-mixed face ** gamma) + offset, per RGB channel."""
 
     name: str
     gain: tuple[float, float, float] = (1.0, 1.0, 1.0)
     offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
     saturation: float = 1.0
+    gamma: float = 1.0
 
     def apply(self, image: np.ndarray) -> np.ndarray:
-        rgb = image.astype(np.float32)
+        rgb = 255.0 * (image.astype(np.float32) / 255.0) ** self.gamma
         grey = rgb.mean(axis=2, keepdims=True)
         mixed = grey + self.saturation * (rgb - grey)
         shifted = mixed * np.asarray(self.gain, np.float32) + np.asarray(self.offset,
@@ -34,6 +35,7 @@ SHIFTS = (
     ColourShift("cool, brighter", gain=(1.08, 1.08, 1.08), offset=(-12, 0, 16)),
     ColourShift("grey cast", saturation=0.55, offset=(14, 14, 14)),
     ColourShift("green tint", offset=(-6, 14, -6)),
+    ColourShift("darker midtones (gamma 1.3)", gamma=1.3),
 )
 
 
