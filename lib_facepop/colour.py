@@ -75,8 +75,9 @@ def ring_weights(mask: np.ndarray) -> np.ndarray:
 def fit_colour_map(processed: np.ndarray, source: np.ndarray, mask: np.ndarray,
                    valid: np.ndarray | None = None) -> ColourMap | None:
     """The map taking the processed face to the source on the mask's soft edge, or None
-    when the edge is too thin to measure. ``valid`` (bool, optional) limits the measure to
-    where the two may be compared (e.g. not where a background was removed)."""
+    when the edge is too thin to measure or the colours would have to be turned around.
+    ``valid`` (bool, optional) limits the measure to where the two may be compared (e.g.
+    not where a background was removed)."""
     weights = ring_weights(mask)
     if valid is not None:
         weights = weights * np.asarray(valid, dtype=np.float32)
@@ -93,6 +94,10 @@ def fit_colour_map(processed: np.ndarray, source: np.ndarray, mask: np.ndarray,
     keep = residual <= np.quantile(residual, 1.0 - WORST_FIT_DROPPED)
     if keep.sum() >= MIN_RING_PIXELS // 2:
         colour_map = _fit(x[keep], y[keep], w[keep])
+    if np.linalg.eigvalsh((colour_map.matrix + colour_map.matrix.T) / 2.0).min() <= 0.0:
+        # Some colour direction turned around (e.g. an inverted face): not a drift of
+        # colour but another picture, left as it is.
+        return None
     scales = np.linalg.svd(colour_map.matrix, compute_uv=False)
     if scales.min() < SCALE_RANGE[0] or scales.max() > SCALE_RANGE[1]:
         offset = np.average(y - x, axis=0, weights=w)

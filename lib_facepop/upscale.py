@@ -47,10 +47,10 @@ def resolve_upscaler(name: str, tools: FaceTools, notices: Notices) -> Upscaler 
     for host_name, upscaler in tools.upscalers.items():
         if host_name.strip().lower() == wanted:
             return upscaler
-    known = ", ".join(sorted(tools.upscalers)) or "none besides Lanczos"
+    known = ", ".join([DEFAULT_UPSCALER, "None", *sorted(tools.upscalers)])
     notices.warning(f"upscaler-unknown:{wanted}",
-                    "FacePop: upscaler %r is not available here (known: %s); faces are "
-                    "enlarged with Lanczos", name, known)
+                    "FacePop: upscaler %r is not available here (known here: %s); faces "
+                    "are enlarged with Lanczos", name, known)
     return LanczosUpscaler()
 
 

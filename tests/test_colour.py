@@ -118,3 +118,15 @@ def test_a_mask_without_a_soft_edge_is_left_alone(astronaut) -> None:
     assert not seam_band(hard).any()
     with pytest.raises(ValueError, match="no soft edge"):
         seam_colour_difference(astronaut, tinted, hard)
+
+
+def test_an_inverted_face_is_another_picture_not_a_tint(astronaut) -> None:
+    class Inverting:
+        name = "inverting"
+
+        def process(self, tasks, params):
+            return [255 - task.image for task in tasks]
+
+    pipeline = FacePipeline(SinglePassDetector(), EllipseMaskSource(), Inverting())
+    (face,) = pipeline.run(astronaut, SETTINGS).faces
+    assert face.colour_matched is face.pass_output
