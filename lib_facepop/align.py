@@ -8,8 +8,10 @@ import numpy as np
 
 from lib_facepop.faces import Face, angle_difference
 from lib_facepop.geometry import Affine, FaceCrop, crop_for_face
+from lib_facepop.notices import Notices
 from lib_facepop.settings import FacePopSettings
-from lib_facepop.warp import warp
+from lib_facepop.tools import Upscaler
+from lib_facepop.upscale import cut_upright
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class AlignedFace:
     crop: FaceCrop
     image: np.ndarray
     transform: Affine
+    upscaler: str | None = None
+    """The upscaler that enlarged the face, or None when it was resampled in one step."""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -49,7 +53,7 @@ class AlignedFace:
     def cut(self, picture: np.ndarray) -> np.ndarray:
         """Another picture of the source's size (a control map, say) cut out exactly like
         this face."""
-        return _cut(picture, self.transform, self.crop)
+        return cut_upright(picture, self.crop, None, Notices())[0]
 
 
 def alignment_angle(face: Face, settings: FacePopSettings) -> float:
@@ -71,17 +75,17 @@ def crop_for(face: Face, settings: FacePopSettings) -> FaceCrop:
     )
 
 
-def align_face(image: np.ndarray, face: Face, settings: FacePopSettings) -> AlignedFace:
+def align_face(image: np.ndarray, face: Face, settings: FacePopSettings,
+               upscaler: Upscaler | None = None, notices: Notices | None = None
+               ) -> AlignedFace:
     """Resample the face's padded crop upright at the face-pass size.
 
     Parts of the crop beyond the image border are filled by mirroring the image, so faces
-    at the border keep their position and size in the crop.
+    at the border keep their position and size in the crop. A face smaller than the face
+    size is cut out at its own resolution and enlarged by ``upscaler`` (without one, it is
+    resampled in one bicubic step); the map to the crop is the same either way.
     """
     crop = crop_for(face, settings)
-    transform = crop.to_aligned()
-    return AlignedFace(face=face, crop=crop, image=_cut(image, transform, crop),
-                       transform=transform)
-
-
-def _cut(picture: np.ndarray, transform: Affine, crop: FaceCrop) -> np.ndarray:
-    return warp(picture, transform, crop.output_size, border="reflect", interpolation="cubic")
+    aligned, used = cut_upright(image, crop, upscaler, notices or Notices())
+    return AlignedFace(face=face, crop=crop, image=aligned, transform=crop.to_aligned(),
+                       upscaler=used)

@@ -58,7 +58,17 @@ def _composite(target: np.ndarray, face: np.ndarray, mask: np.ndarray) -> None:
     inside = mask > 0.0
     if not np.any(inside):
         return
-    alpha = mask[inside][:, None]
-    base = target[inside].astype(np.float32)
-    mixed = base + alpha * (face[inside].astype(np.float32) - base)
-    target[inside] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+    target[inside] = mix(target[inside], face[inside], mask[inside])
+
+
+def mix(base: np.ndarray, other: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
+    """``base + alpha * (other - base)`` as uint8: ``base`` exactly where alpha is 0.
+
+    ``alpha`` is a number or one value per pixel (the images' shape without channels).
+    """
+    weight = np.asarray(alpha, dtype=np.float32)
+    if weight.ndim == base.ndim - 1:
+        weight = weight[..., None]
+    start = base.astype(np.float32)
+    mixed = start + weight * (other.astype(np.float32) - start)
+    return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)

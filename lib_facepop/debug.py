@@ -18,7 +18,7 @@ import numpy as np
 
 from lib_facepop.faces import Face
 from lib_facepop.images import mask_to_uint8, save_png
-from lib_facepop.pipeline import PipelineResult
+from lib_facepop.pipeline import PipelineResult, ProcessedFace
 from lib_facepop.settings import FacePopSettings
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,12 @@ DEBUG_FILES = {
     "face-NN-3-mask.png": "the final soft mask of face NN (white = replaced)",
     "face-NN-4-pass-input.png": "what the face pass received (after background removal)",
     "face-NN-5-processed.png": "face NN as the face pass returned it",
+    "face-NN-6-restored.png": "face NN after face restoration",
+    "face-NN-7-eyes-crop.png": "the eyes crop the eyes pass received (keep original eyes "
+                               "alone: the source eyes put back)",
+    "face-NN-7-eyes-mask.png": "the soft eye mask in the eyes crop (white = eyes replaced)",
+    "face-NN-8-eyes-processed.png": "the eyes as the eyes pass returned them",
+    "face-NN-9-colour-matched.png": "face NN after colour match: what is pasted back",
     "90-face-mask.png": "all face masks in source coordinates",
     "91-composite.png": "the result after pasting every face back",
     "contact-sheet.png": "the whole run in one picture",
@@ -73,7 +79,9 @@ class DebugFolder:
             pictures[f"{prefix}-3-mask.png"] = mask_to_uint8(prepared.mask.mask)
             if prepared.pass_input is not prepared.aligned.image:
                 pictures[f"{prefix}-4-pass-input.png"] = prepared.pass_input
-            pictures[f"{prefix}-5-processed.png"] = processed.output
+            pictures[f"{prefix}-5-processed.png"] = processed.pass_output
+            for suffix, picture in _stage_pictures(processed):
+                pictures[f"{prefix}-{suffix}.png"] = picture
         pictures["90-face-mask.png"] = mask_to_uint8(result.face_mask)
         pictures["91-composite.png"] = result.image
         pictures["contact-sheet.png"] = contact_sheet(result, pictures["01-detections.png"])
@@ -105,17 +113,50 @@ def face_records(detected: Sequence[Face], selected: Sequence[Face]) -> list[dic
             for face in [*selected, *others]]
 
 
+def _stage_pictures(processed: ProcessedFace) -> list[tuple[str, np.ndarray]]:
+    """(file suffix, picture) of each stage after the face pass that ran for this face."""
+    pictures = []
+    if processed.restored is not None:
+        pictures.append(("6-restored", processed.restored))
+    if processed.eyes is not None:
+        pictures.append(("7-eyes-crop", processed.eyes.crop_image))
+        pictures.append(("7-eyes-mask", mask_to_uint8(processed.eyes.region.mask)))
+        if processed.eyes.processed is not None:
+            pictures.append(("8-eyes-processed", processed.eyes.processed))
+    if processed.colour_matched is not None:
+        pictures.append(("9-colour-matched", processed.colour_matched))
+    return pictures
+
+
 def run_record(result: PipelineResult, settings: FacePopSettings) -> dict:
     return {
         "width": int(result.source.shape[1]),
         "height": int(result.source.shape[0]),
         "faces": face_records(result.detected, result.selected),
-        "face_pass": [{"index": p.task.index, "prompt": p.task.prompt,
-                       "negative_prompt": p.task.negative_prompt, "seed": p.task.seed,
-                       "mask_source": p.prepared.mask.source} for p in result.faces],
+        "face_pass": [_face_record(p) for p in result.faces],
         "settings": settings.to_dict(),
         "timings_ms": {k: round(v * 1000.0, 1) for k, v in result.timings.items()},
     }
+
+
+def _face_record(processed: ProcessedFace) -> dict:
+    task = processed.task
+    record = {"index": task.index, "prompt": task.prompt,
+              "negative_prompt": task.negative_prompt, "seed": task.seed,
+              "mask_source": processed.prepared.mask.source,
+              "upscaler": processed.prepared.aligned.upscaler,
+              "restored": processed.restored is not None,
+              "colour_matched": processed.colour_matched is not None}
+    eyes = processed.eyes
+    if eyes is not None:
+        record["eyes"] = {"kept_original": eyes.kept_original,
+                          "crop_corners_in_face": np.round(eyes.region.crop.corners(),
+                                                           1).tolist()}
+        if eyes.task is not None:
+            record["eyes"].update(prompt=eyes.task.prompt,
+                                  negative_prompt=eyes.task.negative_prompt,
+                                  seed=eyes.task.seed)
+    return record
 
 
 # --- drawing ------------------------------------------------------------------------------
@@ -181,9 +222,19 @@ def _row(tiles: Sequence[np.ndarray], gap: int = 6) -> np.ndarray:
     return np.hstack(parts[:-1])
 
 
+_STAGE_CAPTIONS = {
+    "6-restored": "restored",
+    "7-eyes-crop": "eyes crop",
+    "7-eyes-mask": "eye mask",
+    "8-eyes-processed": "eyes processed",
+    "9-colour-matched": "colour matched (pasted)",
+}
+
+
 def contact_sheet(result: PipelineResult, detections: np.ndarray) -> np.ndarray:
     """Input with detections, masks over the input, and the composite; then one row per
-    face: aligned, the mask's layers, the mask, the pass input if changed, the output."""
+    face: aligned, the mask's layers, the mask, the pass input if changed, the face pass's
+    output, and the stages after it that ran (restored, eyes, colour matched)."""
     rows = [_row([
         _tile(detections, f"detections: {len(result.detected)} found, "
                           f"{len(result.faces)} processed"),
@@ -200,7 +251,9 @@ def contact_sheet(result: PipelineResult, detections: np.ndarray) -> np.ndarray:
                            f"mask ({prepared.mask.source})"))
         if prepared.pass_input is not prepared.aligned.image:
             tiles.append(_tile(prepared.pass_input, "pass input"))
-        tiles.append(_tile(processed.output, f"processed, seed {processed.task.seed}"))
+        tiles.append(_tile(processed.pass_output, f"processed, seed {processed.task.seed}"))
+        tiles += [_tile(picture, _STAGE_CAPTIONS[suffix])
+                  for suffix, picture in _stage_pictures(processed)]
         rows.append(_row(tiles))
     width = max(r.shape[1] for r in rows)
     sheet = np.vstack([np.pad(r, ((0, 8), (0, width - r.shape[1]), (0, 0)),

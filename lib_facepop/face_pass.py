@@ -12,6 +12,8 @@ from lib_facepop.processors.base import FacePassParams, FaceTask
 from lib_facepop.settings import FacePopSettings
 
 PROMPT_SEPARATOR = "[SEP]"
+FACE_PROMPT_TOKEN = "[PROMPT]"
+"""In the eyes prompts: the face's own prompt (or negative prompt)."""
 MAX_SEED = 2**32 - 1
 
 
@@ -80,3 +82,27 @@ def build_tasks(
     seeds = face_seeds(settings.face_seed_mode, job.seed, count, rng)
     return [FaceTask(index=i, image=image, prompt=prompts[i], negative_prompt=negatives[i],
                      seed=seeds[i]) for i, image in enumerate(images)]
+
+
+def eyes_pass_params(settings: FacePopSettings) -> FacePassParams:
+    """The eyes pass always uses its own steps, CFG and denoising, and no always-on
+    scripts (see FacePassParams.always_on_scripts)."""
+    return FacePassParams(steps=settings.eyes_steps, cfg_scale=settings.eyes_cfg_scale,
+                          denoising_strength=settings.eyes_denoising_strength,
+                          always_on_scripts=False)
+
+
+def build_eyes_tasks(images: Sequence[np.ndarray], face_tasks: Sequence[FaceTask],
+                     settings: FacePopSettings) -> list[FaceTask]:
+    """The eyes tasks of one image: eyes crop i belongs to ``face_tasks[i]``, whose index
+    and seed it keeps. Prompts come from the eyes prompts ([SEP] per face; [PROMPT] and a
+    blank part stand for the face's own prompt)."""
+    count = len(images)
+    prompts = split_prompts(settings.eyes_prompt, count, FACE_PROMPT_TOKEN)
+    negatives = split_prompts(settings.eyes_negative_prompt, count, FACE_PROMPT_TOKEN)
+    return [FaceTask(index=face.index, image=image,
+                     prompt=prompts[i].replace(FACE_PROMPT_TOKEN, face.prompt).strip(" ,"),
+                     negative_prompt=negatives[i].replace(FACE_PROMPT_TOKEN,
+                                                          face.negative_prompt).strip(" ,"),
+                     seed=face.seed)
+            for i, (image, face) in enumerate(zip(images, face_tasks, strict=True))]

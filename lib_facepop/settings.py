@@ -26,7 +26,10 @@ GROUP_BASICS = "basics"
 GROUP_FACE_PASS = "face pass"
 GROUP_ADVANCED = "advanced"
 GROUP_DEBUGGING = "debugging"
-GROUPS = (GROUP_BASICS, GROUP_FACE_PASS, GROUP_ADVANCED, GROUP_DEBUGGING)
+GROUP_RESTORE = "restore & colour"
+GROUP_EYES = "eyes"
+GROUPS = (GROUP_BASICS, GROUP_FACE_PASS, GROUP_ADVANCED, GROUP_DEBUGGING, GROUP_RESTORE,
+          GROUP_EYES)
 
 # Choices: value (what the API, the infotext and the command line take) -> label (what the
 # panel shows).
@@ -46,8 +49,24 @@ SEED_MODE_LABELS = {
     "same": "Image seed for every face",
     "random": "Random",
 }
+FACE_RESTORATION_LABELS = {
+    "none": "None",
+    "codeformer": "CodeFormer",
+    "gfpgan": "GFPGAN",
+}
+ENHANCE_FILTER_LABELS = {
+    "none": "None",
+    "unsharp_mask": "Unsharp mask (sharpen)",
+    "bilateral": "Bilateral (smooth, keep edges)",
+    "median": "Median (remove noise)",
+}
+# Upscalers FacePop has itself; any other name is one of the host's upscalers.
+DEFAULT_UPSCALER = "Lanczos"
+DEFAULT_EYES_PROMPT = "detailed eyes, clear iris, clear pupil, sharp focus"
 MASK_SOURCES = tuple(MASK_SOURCE_LABELS)
 FACE_ORDERS = tuple(FACE_ORDER_LABELS)
+FACE_RESTORERS = tuple(FACE_RESTORATION_LABELS)
+ENHANCE_FILTERS = tuple(ENHANCE_FILTER_LABELS)
 SEED_MODES = tuple(SEED_MODE_LABELS)
 
 Value = bool | int | float | str
@@ -249,6 +268,84 @@ class FacePopSettings:
         "Also save each processed face on its own next to the result.",
         GROUP_DEBUGGING)
 
+    # Options added after the first release come last, so positional API args written for
+    # it keep their meaning; the panel (webui/panel.py LAYOUT) places them where they belong.
+    # --- restore & colour -----------------------------------------------------------------
+    face_restoration: str = _option(
+        "none", "Face restoration",
+        "Restore each face after its pass with the WebUI's own face restorer, on the upright "
+        "face crop. CodeFormer keeps identity well at a fidelity of 0.5-0.7; GFPGAN is "
+        "smoother. Needs the host's restorer model (no download); where there is none, "
+        "FacePop says so once and goes on without.",
+        GROUP_RESTORE, choices=FACE_RESTORATION_LABELS)
+    codeformer_weight: float = _option(
+        0.6, "CodeFormer fidelity",
+        "CodeFormer's weight: higher keeps more of the face as it was (identity), lower "
+        "restores harder and sharper. 0.5-0.7 suits most faces.",
+        GROUP_RESTORE, minimum=0.0, maximum=1.0, step=0.01)
+    restore_visibility: float = _option(
+        1.0, "Restoration visibility",
+        "How much of the restored face to use (0 = none, 1 = all of it).",
+        GROUP_RESTORE, minimum=0.0, maximum=1.0, step=0.01)
+    upscaler: str = _option(
+        DEFAULT_UPSCALER, "Upscaler for small faces",
+        "How a face smaller than the face size is enlarged before its pass: Lanczos "
+        "(also when blank), None (one bicubic step), or the name of one of the WebUI's "
+        "upscalers (e.g. R-ESRGAN 4x+), which brings back detail that plain resampling "
+        "can't. A name the host does not know falls back to Lanczos, said once.",
+        GROUP_RESTORE)
+    enhance_filter: str = _option(
+        "none", "Enhancement filter",
+        "A filter over each face before its pass: unsharp mask sharpens a soft (e.g. "
+        "enlarged) face, bilateral smooths skin but keeps edges, median removes noise and "
+        "JPEG speckles.",
+        GROUP_RESTORE, choices=ENHANCE_FILTER_LABELS)
+    colour_match: bool = _option(
+        True, "Colour match",
+        "Match each processed face's colour and brightness to the image around it before "
+        "blending, so no tinted or grey patch shows at the seam. Measured from the mask's "
+        "soft edge only, so changes the face pass makes inside the face stay.",
+        GROUP_RESTORE)
+
+    # --- eyes ---------------------------------------------------------------------------------
+    eyes_pass: bool = _option(
+        False, "Eyes pass",
+        "After the face pass, cut out both eyes of each face (from the face landmarks), "
+        "upright and enlarged, give them their own pass with the eyes prompt below (all "
+        "faces' eyes in one batch), and blend them back through a soft eye mask.",
+        GROUP_EYES)
+    keep_original_eyes: bool = _option(
+        False, "Keep original eyes",
+        "Put the source image's eyes back into each processed face (the face pass often "
+        "changes the gaze). With the eyes pass on too, the eyes pass refines the original "
+        "eyes.",
+        GROUP_EYES)
+    eyes_prompt: str = _option(
+        DEFAULT_EYES_PROMPT, "Eyes prompt",
+        "Prompt of the eyes pass. [PROMPT] stands for the face's own prompt (e.g. its eye "
+        "colour); blank = the face's prompt. [SEP] separates per-face prompts as in the "
+        "face prompt.",
+        GROUP_EYES, multiline=True)
+    eyes_negative_prompt: str = _option(
+        "", "Eyes negative prompt",
+        "Negative prompt of the eyes pass; blank = the face's negative prompt. [PROMPT] "
+        "and [SEP] work as in the eyes prompt.",
+        GROUP_EYES, multiline=True)
+    eyes_steps: int = _option(
+        30, "Eyes steps", "Sampling steps of the eyes pass.",
+        GROUP_EYES, minimum=1, maximum=150, step=1)
+    eyes_cfg_scale: float = _option(
+        7.0, "Eyes CFG scale", "CFG scale of the eyes pass.",
+        GROUP_EYES, minimum=1.0, maximum=30.0, step=0.5)
+    eyes_denoising_strength: float = _option(
+        0.3, "Eyes denoising strength",
+        "How much the eyes pass may change the eyes; low values keep the gaze.",
+        GROUP_EYES, minimum=0.0, maximum=1.0, step=0.01)
+    eyes_width: int = _option(
+        512, "Eyes width",
+        "Width in pixels of the eyes crop in its pass; its height is half of it.",
+        GROUP_EYES, minimum=128, maximum=2048, step=16)
+
     def __post_init__(self) -> None:
         for spec in option_specs():
             value = _coerce(spec, getattr(self, spec.name))
@@ -314,6 +411,12 @@ class FacePopSettings:
     @property
     def padding_fraction(self) -> float:
         return self.padding / 100.0
+
+    @property
+    def eyes_size(self) -> tuple[int, int]:
+        """(width, height) of the eyes crop: two to one, both multiples of 8."""
+        width = self.eyes_width // 16 * 16
+        return width, width // 2
 
 
 def option_specs() -> tuple[OptionSpec, ...]:

@@ -38,6 +38,24 @@ def coffee() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def grace_hopper() -> np.ndarray:
+    """Grace Hopper's portrait (public domain), as matplotlib ships it."""
+    from matplotlib import cbook
+    from PIL import Image
+
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        return np.asarray(Image.open(f).convert("RGB"))
+
+
+@pytest.fixture(scope="session")
+def camera() -> np.ndarray:
+    """scikit-image's cameraman (a grey photo with a small face), as RGB."""
+    from skimage import data
+
+    return np.ascontiguousarray(np.repeat(data.camera()[:, :, None], 3, axis=2))
+
+
+@pytest.fixture(scope="session")
 def random_modnet():
     """MODNet with random (seeded) weights, in eval mode. Do not modify it in a test."""
     from modnet.architecture import build_random_modnet

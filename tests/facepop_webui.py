@@ -20,8 +20,10 @@ TILE = 512
 # The astronaut's face centre in her photo (see test_detect.py).
 FACE_CENTRE = (224, 125)
 BACKGROUND = (40, 490)  # bottom-left corner of the first tile: her suit, far from the face
+# Colour match off: it would shift the painter's flat colours that tell the passes apart.
 FACE_SETTINGS = {"enabled": True, "face_width": 256, "face_height": 256,
-                 "face_order": "left_to_right", "mask_source": "ellipse"}
+                 "face_order": "left_to_right", "mask_source": "ellipse",
+                 "colour_match": False}
 
 
 def face_centre(tile: int) -> tuple[int, int]:

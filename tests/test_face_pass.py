@@ -45,3 +45,22 @@ def test_build_tasks_uses_face_prompts_only_with_separate_processing() -> None:
         (0, "smile", "cartoon", 5), (1, "frown", "cartoon", 5)]
     off = FacePopSettings(face_prompt="smile")
     assert [t.prompt for t in build_tasks(images, off, job)] == ["photo of a man"] * 2
+
+
+def test_eyes_tasks_take_the_eyes_prompts_and_the_faces_seeds() -> None:
+    from lib_facepop.face_pass import build_eyes_tasks, eyes_pass_params
+    from lib_facepop.processors import FacePassParams
+
+    faces = build_tasks([np.zeros((8, 8, 3), np.uint8)] * 3, FacePopSettings(
+        separate_face_processing=True, face_prompt="anna [SEP] ben [SEP] cleo",
+        face_negative_prompt="cartoon"), MainJob(seed=9))
+    eyes = [np.ones((4, 8, 3), np.uint8)] * 3
+    settings = FacePopSettings(eyes_prompt="[PROMPT], green eyes [SEP]  [SEP] blue eyes",
+                               eyes_negative_prompt="")
+    tasks = build_eyes_tasks(eyes, faces, settings)
+    assert [(t.index, t.seed) for t in tasks] == [(0, 9), (1, 10), (2, 11)]
+    assert [t.prompt for t in tasks] == ["anna, green eyes", "ben", "blue eyes"]
+    assert [t.negative_prompt for t in tasks] == ["cartoon"] * 3
+    assert all(t.image is e for t, e in zip(tasks, eyes, strict=True))
+    assert eyes_pass_params(settings) == FacePassParams(
+        steps=30, cfg_scale=7.0, denoising_strength=0.3, always_on_scripts=False)

@@ -7,6 +7,7 @@ import pytest
 
 from lib_facepop.errors import SettingsError
 from lib_facepop.settings import (
+    GROUPS,
     FacePopSettings,
     infotext_fields,
     json_schema,
@@ -28,7 +29,9 @@ def test_defaults_match_the_original_facepop() -> None:
 def test_every_option_has_label_help_and_a_known_group() -> None:
     for spec in option_specs():
         assert spec.label and spec.help, spec.name
-        assert spec.group in ("basics", "face pass", "advanced", "debugging"), spec.name
+        assert spec.group in GROUPS, spec.name
+    assert GROUPS == ("basics", "face pass", "advanced", "debugging", "restore & colour",
+                      "eyes")
 
 
 def test_from_dict_fills_missing_values_with_defaults() -> None:
@@ -119,3 +122,65 @@ def test_infotext_holds_only_non_defaults_and_restores_them() -> None:
 def test_infotext_with_a_garbled_value_names_the_field() -> None:
     with pytest.raises(SettingsError, match="face_width"):
         settings_from_infotext({"FacePop face width": "wide"})
+
+
+QUALITY = dict(face_restoration="codeformer", codeformer_weight=0.55, restore_visibility=0.8,
+               upscaler="R-ESRGAN 4x+", enhance_filter="bilateral", colour_match=False,
+               eyes_pass=True, keep_original_eyes=True,
+               eyes_prompt="[PROMPT], green eyes [SEP] brown eyes",
+               eyes_negative_prompt="blurry", eyes_steps=12, eyes_cfg_scale=5.5,
+               eyes_denoising_strength=0.2, eyes_width=768)
+
+
+def test_restore_upscale_eyes_and_colour_options_round_trip_every_surface() -> None:
+    s = FacePopSettings(enabled=True, **QUALITY)
+    assert FacePopSettings.from_positional(s.to_positional()) == s
+    assert FacePopSettings.from_dict(s.to_dict()) == s
+    assert settings_from_infotext(infotext_fields(s)) == s
+    assert infotext_fields(s)["FacePop upscaler"] == "R-ESRGAN 4x+"
+    assert infotext_fields(s)["FacePop colour match"] == "False"
+    validator = jsonschema.Draft202012Validator(json_schema())
+    assert validator.is_valid(s.to_dict())
+    schema = json_schema()["properties"]
+    assert schema["face_restoration"]["x-choice-labels"] == {
+        "none": "None", "codeformer": "CodeFormer", "gfpgan": "GFPGAN"}
+    assert schema["enhance_filter"]["enum"] == ["none", "unsharp_mask", "bilateral", "median"]
+    assert schema["upscaler"]["type"] == "string" and "enum" not in schema["upscaler"]
+    assert s.eyes_size == (768, 384)
+
+
+def test_new_options_come_after_the_first_releases_so_positional_args_keep_meaning() -> None:
+    names = [spec.name for spec in option_specs()]
+    assert names.index("save_faces") < min(names.index(name) for name in QUALITY)
+    old = FacePopSettings(enabled=True, debug=True).to_positional()[:names.index("save_faces")
+                                                                  + 1]
+    assert FacePopSettings.from_positional(old) == FacePopSettings(enabled=True, debug=True)
+
+
+def test_quality_defaults() -> None:
+    s = FacePopSettings()
+    assert (s.face_restoration, s.upscaler, s.enhance_filter) == ("none", "Lanczos", "none")
+    assert s.colour_match is True  # measured: bench/bench_colour_match.py
+    assert not s.eyes_pass and not s.keep_original_eyes
+    assert "clear iris" in s.eyes_prompt and s.eyes_size == (512, 256)
+    assert 0.5 <= s.codeformer_weight <= 0.7
+
+
+@pytest.mark.parametrize(("values", "field", "words"), [
+    ({"face_restoration": "restoreformer"}, "face_restoration", "not one of"),
+    ({"codeformer_weight": 1.5}, "codeformer_weight", "above the maximum 1"),
+    ({"enhance_filter": "sharpen"}, "enhance_filter", "not one of"),
+    ({"eyes_width": 64}, "eyes_width", "below the minimum 128"),
+    ({"upscaler": 4}, "upscaler", "expected text"),
+    ({"colour_match": "yes"}, "colour_match", "true or false"),
+])
+def test_bad_quality_values_name_the_field(values, field, words) -> None:
+    with pytest.raises(SettingsError) as caught:
+        FacePopSettings.from_dict(values)
+    assert caught.value.field == field and words in str(caught.value)
+
+
+def test_eyes_size_stays_a_multiple_of_eight() -> None:
+    for width in (128, 200, 520, 2048):
+        w, h = FacePopSettings(eyes_width=width).eyes_size
+        assert w % 16 == 0 and h % 8 == 0 and h * 2 == w and w <= width

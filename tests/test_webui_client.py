@@ -284,3 +284,14 @@ def test_main_pass_without_faces_is_plain_img2img(coffee) -> None:
     (body,) = server.requests
     assert "mask" not in body and body["batch_size"] == 1
     assert np.array_equal(result[5:, 5:], 255 - coffee[5:, 5:])
+
+
+def test_the_eyes_pass_is_sent_without_the_jobs_always_on_scripts() -> None:
+    controlnet = {"ControlNet": {"args": [{"enabled": True, "module": "ip-adapter"}]}}
+    processor = WebUIServerProcessor("http://127.0.0.1:9", ServerJob(
+        extra={"alwayson_scripts": controlnet}))
+    face_body = processor.request_body([_task(0, 1)], FacePassParams())
+    assert face_body["alwayson_scripts"] == controlnet
+    eyes_body = processor.request_body([_task(0, 1)], FacePassParams(
+        steps=20, always_on_scripts=False))
+    assert "alwayson_scripts" not in eyes_body and eyes_body["steps"] == 20

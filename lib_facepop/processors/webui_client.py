@@ -97,6 +97,8 @@ class WebUIServerProcessor:
         first = batch[0]
         height, width = first.image.shape[:2]
         body = base_body(self.job)
+        if not params.always_on_scripts:
+            body.pop("alwayson_scripts", None)
         body.update({
             "init_images": [encode_png(task.image) for task in batch],
             "prompt": first.prompt,

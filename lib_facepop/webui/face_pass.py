@@ -182,7 +182,8 @@ class WebUIFacePass:
         # The job's mode first: assigning scripts and args runs the allowed scripts' setup(),
         # which behaves differently for UI and API jobs.
         nested.is_api = getattr(p, "is_api", False)
-        nested.scripts = face_pass_runner(p.scripts, self.allowed_scripts)
-        nested.script_args = (self.script_args_for(tasks) if self.script_args_for is not None
-                              else p.script_args)
+        nested.scripts = face_pass_runner(
+            p.scripts, self.allowed_scripts if params.always_on_scripts else set())
+        own_args = self.script_args_for is not None and params.always_on_scripts
+        nested.script_args = self.script_args_for(tasks) if own_args else p.script_args
         return nested

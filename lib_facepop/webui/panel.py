@@ -47,6 +47,18 @@ LAYOUT: tuple[tuple[str | None, tuple[tuple[str, ...], ...]], ...] = (
         ("face_prompt",),
         ("face_negative_prompt",),
     )),
+    ("Restore and upscale", (
+        ("face_restoration", "colour_match"),
+        ("codeformer_weight", "restore_visibility"),
+        ("upscaler", "enhance_filter"),
+    )),
+    ("Eyes", (
+        ("eyes_pass", "keep_original_eyes"),
+        ("eyes_steps", "eyes_cfg_scale", "eyes_denoising_strength"),
+        ("eyes_width",),
+        ("eyes_prompt",),
+        ("eyes_negative_prompt",),
+    )),
     ("Advanced", (
         ("auto_align", "rotation_threshold"),
         ("mask_feather", "remove_background"),
