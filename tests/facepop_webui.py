@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from lib_facepop.settings import FacePopSettings
+from tests.helpers import write_extension
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTROLNET = Path(__file__).resolve().parent / "stand_ins" / "sd-webui-controlnet"
@@ -62,3 +63,24 @@ def generate(webui, image, *, settings, overrides: dict | None = None, **kwargs)
     kwargs.setdefault("script_args", facepop_args(webui, overrides, **settings))
     images, *_ = webui.run_img2img(image, **kwargs)
     return images
+
+
+def probe_extension(tmp_path: Path, action: str | None) -> Path:
+    """An always-on extension that interrupts or skips (``action``) when it runs inside a
+    face pass, or just runs there (None)."""
+    return write_extension(tmp_path, "probe", f'''
+        from modules import scripts, shared
+
+
+        class Probe(scripts.Script):
+            def title(self):
+                return "Probe"
+
+            def show(self, is_img2img):
+                return scripts.AlwaysVisible
+
+            def process_batch(self, p, *args, **kwargs):
+                # Inside the batch loop, as a click on Skip or Interrupt during sampling.
+                if {action!r} and getattr(p, "facepop_nested", False):
+                    getattr(shared.state, {action!r})()
+    ''')

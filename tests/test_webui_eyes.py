@@ -3,16 +3,13 @@ image, with the eyes' own size, prompts and sampling, and no always-on scripts."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from PIL import Image
 
 from lib_facepop.detect import DetectionOptions, SinglePassDetector
 from lib_facepop.settings import FacePopSettings
-from tests.test_webui_generation import FACE_SETTINGS, _args, _passes, _pixel, _probe
+from tests.facepop_webui import FACE_SETTINGS, ROOT, facepop_args, passes, pixel, probe_extension
 
-ROOT = Path(__file__).resolve().parents[1]
 EYES = dict(FACE_SETTINGS, eyes_pass=True, eyes_prompt="clear iris", eyes_steps=9,
             eyes_cfg_scale=4.0, eyes_denoising_strength=1.0, face_pass_scripts="probe")
 
@@ -20,21 +17,22 @@ EYES = dict(FACE_SETTINGS, eyes_pass=True, eyes_prompt="clear iris", eyes_steps=
 def test_eyes_pass_is_a_second_nested_job_with_its_own_params(webui, astronaut, tmp_path
                                                               ) -> None:
     webui.load_extension(ROOT)
-    webui.load_extension(_probe(tmp_path, action=None))
+    webui.load_extension(probe_extension(tmp_path, action=None))
     (image, *_), *_ = webui.run_img2img(
-        Image.fromarray(astronaut), script_args=_args(webui, **EYES), prompt="photo",
+        Image.fromarray(astronaut), script_args=facepop_args(webui, **EYES), prompt="photo",
         denoising_strength=1.0, width=512, height=512)
-    main, nested = _passes(webui)
+    main, nested = passes(webui)
     assert len(main) == 1 and len(nested) == 2
     face_pass, eyes_pass = nested
     seed = main[0]["seeds"][0]
     assert (face_pass["width"], face_pass["height"]) == (256, 256)
-    assert face_pass["alwayson_scripts"] == ["Probe"]
+    assert face_pass["alwayson_scripts"] == ["Probe", "Comments"]
     assert (eyes_pass["width"], eyes_pass["height"]) == (512, 256)
     assert (eyes_pass["steps"], eyes_pass["cfg_scale"], eyes_pass["denoising_strength"]) == (
         9, 4.0, 1.0)
     assert eyes_pass["prompts"] == ["clear iris"] and eyes_pass["seeds"] == [seed]
-    assert eyes_pass["alwayson_scripts"] == []  # no IP-Adapter face painted into the eyes
+    # no IP-Adapter face painted into the eyes; only the WebUI's Comments script
+    assert eyes_pass["alwayson_scripts"] == ["Comments"]
 
     # The eyes in the result are the eyes pass's; the rest of the face the face pass's.
     (face,) = SinglePassDetector().detect(astronaut, DetectionOptions.from_settings(
@@ -43,7 +41,7 @@ def test_eyes_pass_is_a_second_nested_job_with_its_own_params(webui, astronaut, 
     face_colour = tuple(webui.processing.expected_colour(seed, "photo"))
     for iris in (468, 473):
         x, y = face.mesh[iris]
-        assert _pixel(image, (int(x), int(y))) == eyes_colour
+        assert pixel(image, (int(x), int(y))) == eyes_colour
     mouth = face.landmarks["mouth"]
-    assert _pixel(image, (int(mouth[0]), int(mouth[1]))) == face_colour
+    assert pixel(image, (int(mouth[0]), int(mouth[1]))) == face_colour
     assert np.asarray(image).shape == astronaut.shape

@@ -26,6 +26,7 @@ from tests.facepop_webui import (
     face_centre,
     passes,
     pixel,
+    probe_extension,
 )
 from tests.facepop_webui import colour as _colour_of
 from tests.facepop_webui import generate as _generate
@@ -169,7 +170,7 @@ def test_api_takes_named_or_positional_args(webui, astronaut) -> None:
 def test_interrupt_in_the_face_pass_stops_the_job(webui, astronaut, tmp_path
                                                   ) -> None:
     webui.load_extension(ROOT)
-    webui.load_extension(_probe(tmp_path, action="interrupt"))
+    webui.load_extension(probe_extension(tmp_path, action="interrupt"))
     settings = dict(FACE_SETTINGS, face_pass_scripts="probe")
     images = _generate(webui, Image.fromarray(astronaut), settings=settings, n_iter=2)
     main, nested = passes(webui)
@@ -187,7 +188,7 @@ def test_interrupt_in_the_face_pass_stops_the_job(webui, astronaut, tmp_path
 def test_skip_in_the_face_pass_leaves_that_image_to_the_main_pass(webui, astronaut, tmp_path
                                                                   ) -> None:
     webui.load_extension(ROOT)
-    webui.load_extension(_probe(tmp_path, action="skip"))
+    webui.load_extension(probe_extension(tmp_path, action="skip"))
     settings = dict(FACE_SETTINGS, face_pass_scripts="probe")
     images = _generate(webui, Image.fromarray(astronaut), settings=settings, n_iter=2)
     main, nested = passes(webui)
@@ -230,31 +231,10 @@ def test_a_failure_inside_facepop_still_gives_the_normal_result(webui, astronaut
     assert webui.reports == []  # FacePop caught it; the host had nothing to report
 
 
-def _probe(tmp_path: Path, action: str | None) -> Path:
-    """An always-on extension that interrupts or skips (``action``) when it runs inside a
-    face pass, or just runs there (None)."""
-    return write_extension(tmp_path, "probe", f'''
-        from modules import scripts, shared
-
-
-        class Probe(scripts.Script):
-            def title(self):
-                return "Probe"
-
-            def show(self, is_img2img):
-                return scripts.AlwaysVisible
-
-            def process_batch(self, p, *args, **kwargs):
-                # Inside the batch loop, as a click on Skip or Interrupt during sampling.
-                if {action!r} and getattr(p, "facepop_nested", False):
-                    getattr(shared.state, {action!r})()
-    ''')
-
-
 def test_only_the_allowed_always_on_scripts_run_in_the_face_pass(webui, astronaut, tmp_path
                                                                  ) -> None:
     webui.load_extension(ROOT)
-    webui.load_extension(_probe(tmp_path, action=None))
+    webui.load_extension(probe_extension(tmp_path, action=None))
     for allowed, expected in (("controlnet", ["Comments"]),
                               ("probe, controlnet", ["Probe", "Comments"])):
         webui.processing.reset_process_images_log()
