@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 FULL_RANGE = 1
 SHORT_RANGE = 0
+_RANGE_NAMES = {FULL_RANGE: "full range", SHORT_RANGE: "short range"}
 
 # TensorFlow Lite prints this to the process's stderr the first time a graph runs.
 _NATIVE_NOISE = ("Created TensorFlow Lite XNNPACK delegate",)
@@ -165,7 +166,7 @@ def blazeface(model_selection: int, copy: int = 0) -> LockedSolution:
     return _built(graphs.blazeface_config_text(model_selection),
                   {graphs.BOXES_STREAM: OutputKind.FLOATS,
                    graphs.SCORES_STREAM: OutputKind.FLOATS},
-                  f"blazeface[{model_selection}, {copy}]")
+                  f"face detection ({_RANGE_NAMES[model_selection]})")
 
 
 @functools.lru_cache(maxsize=1)

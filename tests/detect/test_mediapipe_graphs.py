@@ -164,3 +164,32 @@ def test_selfie_mask_is_mediapipes_selfie_segmentation(photos):
         expected = mediapipe_reference.stock_selfie_mask(image)
         actual = mediapipe_runtime.selfie_segmentation().process(image)[MASK_STREAM]
         np.testing.assert_array_equal(actual, expected)
+
+
+@pytest.mark.parametrize(("versions", "advice"), [
+    ({"mediapipe": "0.10.30", "protobuf": "4.25.8"},
+     "mediapipe 0.10.30 is outside the releases FacePop runs with (0.10.11 to 0.10.21; "
+     "newer ones no longer ship the face models)"),
+    ({"mediapipe": "0.10.14", "protobuf": "5.29.3"},
+     "protobuf 5.29.3 is outside what FacePop runs with (3.20 to 4.x)"),
+    ({"mediapipe": "0.10.14", "protobuf": "3.20.0"},
+     "this looks like a broken MediaPipe installation"),
+])
+def test_a_graph_that_cant_start_is_reported_with_versions_and_what_to_do(
+        fresh_graphs, monkeypatch, versions, advice):
+    from lib_facepop.detect import graph_runner
+    from lib_facepop.errors import DetectorUnavailableError
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("ValidatedGraphConfig Initialization failed.\n"
+                           "No registered object with name: FaceLandmarkFrontCpu")
+
+    monkeypatch.setattr(graph_runner, "GraphRunner", failing)
+    monkeypatch.setattr(mediapipe_runtime, "_version", versions.get)
+    with pytest.raises(DetectorUnavailableError) as raised:
+        mediapipe_runtime.check_mediapipe()
+    assert str(raised.value) == (
+        f"MediaPipe {versions['mediapipe']} with protobuf {versions['protobuf']} can't run "
+        f"FacePop's face detection (full range) graph (ValidatedGraphConfig Initialization "
+        f"failed.): {advice}. FacePop needs mediapipe 0.10.11 to 0.10.21 with protobuf 3.20 or 4: "
+        f"pip install --no-deps mediapipe==0.10.14")
