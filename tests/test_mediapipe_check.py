@@ -33,7 +33,9 @@ def test_a_mediapipe_that_cant_be_imported_fails_the_check(tmp_path, monkeypatch
     """)
     result = run_check()
     assert result.outcome is CheckOutcome.FAILED
-    assert "MediaPipe can't be imported (ImportError: DLL load failed" in result.message
+    assert result.message.startswith(
+        "MediaPipe 0.10.11 with protobuf 3.20.3 can't be imported (ImportError: DLL load failed "
+        "while importing _framework_bindings): this looks like a broken MediaPipe installation.")
     assert "pip install --no-deps mediapipe==0.10.14" in result.message
 
 

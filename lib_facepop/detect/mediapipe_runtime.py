@@ -107,7 +107,8 @@ def _built(config_text: str, outputs: Mapping[str, Any], name: str) -> LockedSol
         with native_stderr_without(_NATIVE_NOISE):
             return LockedSolution(GraphRunner(config_text, outputs), name)
     except RuntimeError as exc:  # e.g. a calculator or model file this mediapipe lacks
-        raise DetectorUnavailableError(_failure_message(name, exc)) from exc
+        raise DetectorUnavailableError(
+            _failure_message(f"can't run FacePop's {name} graph", exc)) from exc
 
 
 def import_mediapipe() -> ModuleType:
@@ -115,22 +116,24 @@ def import_mediapipe() -> ModuleType:
         import mediapipe
         from mediapipe.python._framework_bindings import calculator_graph  # noqa: F401
     except Exception as exc:  # ImportError, or a binary/protobuf mismatch at import
-        raise DetectorUnavailableError(
-            f"MediaPipe can't be imported ({type(exc).__name__}: {exc}). FacePop needs "
-            f"{mediapipe_range.supported_text()}: pip install --no-deps "
-            f"mediapipe=={mediapipe_range.MEDIAPIPE_CHOICE}") from exc
+        raise DetectorUnavailableError(_failure_message("can't be imported", exc)) from exc
     return mediapipe
 
 
-def _version(package: str) -> str:
+def _version(package: str) -> str | None:
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
-        return "(not installed)"
+        return None
 
 
-def _failure_message(graph: str, exc: Exception) -> str:
-    mediapipe, protobuf = _version("mediapipe"), _version("protobuf")
+def _failure_message(failure: str, exc: Exception) -> str:
+    """What failed, with the installed versions, why that may be, and what to install."""
+    mediapipe, protobuf = _version("mediapipe"), _version("protobuf") or "(not installed)"
+    remedy = (f"FacePop needs {mediapipe_range.supported_text()}: pip install --no-deps "
+              f"mediapipe=={mediapipe_range.MEDIAPIPE_CHOICE}")
+    if mediapipe is None:
+        return f"MediaPipe is not installed. {remedy}"
     if not mediapipe_range.mediapipe_in_range(mediapipe):
         advice = (f"mediapipe {mediapipe} is outside the releases FacePop runs with "
                   f"({mediapipe_range.OLDEST_MEDIAPIPE} to "
@@ -141,11 +144,10 @@ def _failure_message(graph: str, exc: Exception) -> str:
                   f"{mediapipe_range.NEWEST_PROTOBUF_MAJOR}.x)")
     else:
         advice = "this looks like a broken MediaPipe installation"
-    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return (f"MediaPipe {mediapipe} with protobuf {protobuf} can't run FacePop's {graph} "
-            f"graph ({first_line}): {advice}. FacePop needs "
-            f"{mediapipe_range.supported_text()}: pip install --no-deps "
-            f"mediapipe=={mediapipe_range.MEDIAPIPE_CHOICE}")
+    lines = str(exc).strip().splitlines()
+    reason = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return (f"MediaPipe {mediapipe} with protobuf {protobuf} {failure} ({reason}): "
+            f"{advice}. {remedy}")
 
 
 # Independent copies of a BlazeFace graph (about 6 MB each) that threads may run side by
@@ -249,12 +251,12 @@ def check_mediapipe() -> str:
         ("face landmarks", landmarks),
         ("selfie segmentation", selfie),
     ]
+    mediapipe = _version("mediapipe") or "(version unknown)"
     for name, check in checks:
         if not check():
             raise DetectorUnavailableError(
-                f"MediaPipe {_version('mediapipe')} runs but its {name} finds no face in "
-                f"FacePop's test photo; the installation looks broken.")
-    mediapipe = _version("mediapipe")
+                f"MediaPipe {mediapipe} runs but its {name} finds no face in FacePop's test "
+                f"photo; the installation looks broken.")
     status = (f"MediaPipe {mediapipe} with protobuf {_version('protobuf')}: face detection, "
               f"face mesh, face landmarks and selfie segmentation work")
     if not mediapipe_range.mediapipe_in_range(mediapipe):

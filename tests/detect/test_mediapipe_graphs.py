@@ -190,6 +190,27 @@ def test_a_graph_that_cant_start_is_reported_with_versions_and_what_to_do(
         mediapipe_runtime.check_mediapipe()
     assert str(raised.value) == (
         f"MediaPipe {versions['mediapipe']} with protobuf {versions['protobuf']} can't run "
-        f"FacePop's face detection (full range) graph (ValidatedGraphConfig Initialization "
-        f"failed.): {advice}. FacePop needs mediapipe 0.10.11 to 0.10.21 with protobuf 3.20 or 4: "
-        f"pip install --no-deps mediapipe==0.10.14")
+        f"FacePop's face detection (full range) graph (RuntimeError: ValidatedGraphConfig "
+        f"Initialization failed.): {advice}. FacePop needs mediapipe 0.10.11 to 0.10.21 "
+        f"with protobuf 3.20 or 4: pip install --no-deps mediapipe==0.10.14")
+
+
+def test_a_missing_mediapipe_is_reported_with_what_to_install(fresh_graphs, monkeypatch):
+    import builtins
+
+    from lib_facepop.errors import DetectorUnavailableError
+
+    real_import = builtins.__import__
+
+    def without_mediapipe(name, *args, **kwargs):
+        if name.partition(".")[0] == "mediapipe":
+            raise ModuleNotFoundError("No module named 'mediapipe'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without_mediapipe)
+    monkeypatch.setattr(mediapipe_runtime, "_version", {"protobuf": "3.20.0"}.get)
+    with pytest.raises(DetectorUnavailableError) as raised:
+        mediapipe_runtime.check_mediapipe()
+    assert str(raised.value) == ("MediaPipe is not installed. FacePop needs mediapipe 0.10.11 "
+                                 "to 0.10.21 with protobuf 3.20 or 4: pip install --no-deps "
+                                 "mediapipe==0.10.14")
