@@ -100,23 +100,27 @@ def _decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, model: BlazeFaceModel
 
 
 def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """Intersection over union of ``box`` with each of ``others`` (xmin, ymin, w, h)."""
-    left = np.maximum(box[0], others[:, 0])
-    top = np.maximum(box[1], others[:, 1])
-    right = np.minimum(box[0] + box[2], others[:, 0] + others[:, 2])
-    bottom = np.minimum(box[1] + box[3], others[:, 1] + others[:, 3])
+    """Intersection over union of ``box`` with each of ``others`` (xmin, ymin, w, h); with
+    ``box`` of shape (N, 1, 4) and ``others`` (M, 4), every pair, shape (N, M)."""
+    left = np.maximum(box[..., 0], others[:, 0])
+    top = np.maximum(box[..., 1], others[:, 1])
+    right = np.minimum(box[..., 0] + box[..., 2], others[:, 0] + others[:, 2])
+    bottom = np.minimum(box[..., 1] + box[..., 3], others[:, 1] + others[:, 3])
     intersection = np.maximum(right - left, _F32(0)) * np.maximum(bottom - top, _F32(0))
-    union = box[2] * box[3] + others[:, 2] * others[:, 3] - intersection
+    union = box[..., 2] * box[..., 3] + others[:, 2] * others[:, 3] - intersection
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(union > 0, intersection / union, _F32(0))
 
 
 def _suppression(boxes: np.ndarray) -> list[int]:
-    """Indices of the detections (sorted best first) that no better one overlaps."""
+    """Indices of the detections (sorted best first) that no better kept one overlaps."""
+    overlaps = _iou(boxes[:, None, :], boxes) > SUPPRESSION_IOU
+    suppressed = np.zeros(len(boxes), dtype=bool)
     kept: list[int] = []
-    for index, box in enumerate(boxes):
-        if not kept or not np.any(_iou(box, boxes[kept]) > SUPPRESSION_IOU):
+    for index in range(len(boxes)):
+        if not suppressed[index]:
             kept.append(index)
+            suppressed |= overlaps[index]
     return kept
 
 
