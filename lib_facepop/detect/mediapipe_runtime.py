@@ -56,15 +56,12 @@ class LockedSolution:
         """Run the graph on named input streams; its outputs by stream name (None where
         the graph sent nothing)."""
         with self._lock:
-            try:
-                if self._has_run:
-                    return self._graph.process(inputs)
-                with native_stderr_without(_NATIVE_NOISE):
-                    result = self._graph.process(inputs)
-                self._has_run = True
-                return result
-            except RuntimeError as exc:  # how MediaPipe reports a failing graph
-                raise DetectorUnavailableError(_failure_message(self.name, exc)) from exc
+            if self._has_run:
+                return self._graph.process(inputs)
+            with native_stderr_without(_NATIVE_NOISE):
+                result = self._graph.process(inputs)
+            self._has_run = True
+            return result
 
 
 @contextmanager
@@ -127,6 +124,10 @@ def _version(package: str) -> str | None:
         return None
 
 
+# MediaPipe's errors can run to many lines; a message shows this much of them, on one line.
+_REASON_LENGTH = 300
+
+
 def _failure_message(failure: str, exc: Exception) -> str:
     """What failed, with the installed versions, why that may be, and what to install."""
     mediapipe, protobuf = _version("mediapipe"), _version("protobuf") or "(not installed)"
@@ -144,8 +145,10 @@ def _failure_message(failure: str, exc: Exception) -> str:
                   f"{mediapipe_range.NEWEST_PROTOBUF_MAJOR}.x)")
     else:
         advice = "this looks like a broken MediaPipe installation"
-    lines = str(exc).strip().splitlines()
-    reason = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    said = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    if len(said) > _REASON_LENGTH:
+        said = said[:_REASON_LENGTH].rstrip() + " ..."
+    reason = f"{type(exc).__name__}: {said}" if said else type(exc).__name__
     return (f"MediaPipe {mediapipe} with protobuf {protobuf} {failure} ({reason}): "
             f"{advice}. {remedy}")
 
@@ -253,7 +256,14 @@ def check_mediapipe() -> str:
     ]
     mediapipe = _version("mediapipe") or "(version unknown)"
     for name, check in checks:
-        if not check():
+        try:
+            found_face = check()
+        except DetectorUnavailableError:
+            raise
+        except RuntimeError as exc:  # how MediaPipe reports a graph that fails to run
+            raise DetectorUnavailableError(
+                _failure_message(f"can't run FacePop's {name}", exc)) from exc
+        if not found_face:
             raise DetectorUnavailableError(
                 f"MediaPipe {mediapipe} runs but its {name} finds no face in FacePop's test "
                 f"photo; the installation looks broken.")

@@ -191,8 +191,26 @@ def test_a_graph_that_cant_start_is_reported_with_versions_and_what_to_do(
     assert str(raised.value) == (
         f"MediaPipe {versions['mediapipe']} with protobuf {versions['protobuf']} can't run "
         f"FacePop's face detection (full range) graph (RuntimeError: ValidatedGraphConfig "
-        f"Initialization failed.): {advice}. FacePop needs mediapipe 0.10.11 to 0.10.21 "
+        f"Initialization failed. No registered object with name: FaceLandmarkFrontCpu): "
+        f"{advice}. FacePop needs mediapipe 0.10.11 to 0.10.21 "
         f"with protobuf 3.20 or 4: pip install --no-deps mediapipe==0.10.14")
+
+
+def test_a_graph_that_fails_while_running_fails_the_check(fresh_graphs, monkeypatch):
+    from lib_facepop.detect import graph_runner
+    from lib_facepop.errors import DetectorUnavailableError
+
+    def failing(self, inputs):
+        raise RuntimeError("CalculatorGraph::Run() failed in Run: \nCalculator::Process() "
+                           "for node \"InferenceCalculator\" failed")
+
+    monkeypatch.setattr(graph_runner.GraphRunner, "process", failing)
+    with pytest.raises(DetectorUnavailableError) as raised:
+        mediapipe_runtime.check_mediapipe()
+    assert str(raised.value).startswith(
+        "MediaPipe 0.10.11 with protobuf 3.20.3 can't run FacePop's face detection "
+        "(RuntimeError: CalculatorGraph::Run() failed in Run: Calculator::Process() for node "
+        "\"InferenceCalculator\" failed): this looks like a broken MediaPipe installation.")
 
 
 def test_a_missing_mediapipe_is_reported_with_what_to_install(fresh_graphs, monkeypatch):
@@ -214,3 +232,19 @@ def test_a_missing_mediapipe_is_reported_with_what_to_install(fresh_graphs, monk
     assert str(raised.value) == ("MediaPipe is not installed. FacePop needs mediapipe 0.10.11 "
                                  "to 0.10.21 with protobuf 3.20 or 4: pip install --no-deps "
                                  "mediapipe==0.10.14")
+
+
+def test_a_long_mediapipe_error_is_shortened_to_one_line(fresh_graphs, monkeypatch):
+    from lib_facepop.detect import graph_runner
+    from lib_facepop.errors import DetectorUnavailableError
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("ValidatedGraphConfig Initialization failed.\n"
+                           + "\n".join(f"Calculator{n}: ; RET_CHECK failure" for n in range(40)))
+
+    monkeypatch.setattr(graph_runner, "GraphRunner", failing)
+    with pytest.raises(DetectorUnavailableError) as raised:
+        mediapipe_runtime.check_mediapipe()
+    message = str(raised.value)
+    assert "\n" not in message and "failed. Calculator0: ; RET_CHECK failure Calculator1" in message
+    assert "Calculator39" not in message and " ...): this looks like a broken" in message
