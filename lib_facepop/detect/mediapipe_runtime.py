@@ -38,14 +38,13 @@ _NATIVE_NOISE = ("Created TensorFlow Lite XNNPACK delegate",)
 _STDERR_SWAP = threading.Lock()
 
 
-class LockedSolution:
+class LockedGraph:
     """A MediaPipe graph shared by threads: one ``process`` call at a time."""
 
-    def __init__(self, graph: Any, name: str) -> None:
+    def __init__(self, graph: Any) -> None:
         self._graph = graph
         self._lock = threading.Lock()
         self._has_run = False
-        self.name = name
 
     def process(self, rgb: np.ndarray) -> dict[str, np.ndarray | None]:
         from lib_facepop.detect.graphs import IMAGE_STREAM
@@ -95,14 +94,14 @@ def _held_stderr(saved: int, noise: tuple[str, ...]) -> Iterator[None]:
                 os.write(2, kept.encode("utf-8"))
 
 
-def _built(config_text: str, outputs: Mapping[str, Any], name: str) -> LockedSolution:
+def _built(config_text: str, outputs: Mapping[str, Any], name: str) -> LockedGraph:
     """Build and start a graph (TensorFlow Lite may print its start-up notice here too)."""
     import_mediapipe()
     from lib_facepop.detect.graph_runner import GraphRunner
 
     try:
         with native_stderr_without(_NATIVE_NOISE):
-            return LockedSolution(GraphRunner(config_text, outputs), name)
+            return LockedGraph(GraphRunner(config_text, outputs))
     except RuntimeError as exc:  # e.g. a calculator or model file this mediapipe lacks
         raise DetectorUnavailableError(
             _failure_message(f"can't run FacePop's {name} graph", exc)) from exc
@@ -159,7 +158,7 @@ MAX_GRAPH_COPIES = 4
 
 
 @functools.lru_cache(maxsize=2 * MAX_GRAPH_COPIES)
-def blazeface(model_selection: int, copy: int = 0) -> LockedSolution:
+def blazeface(model_selection: int, copy: int = 0) -> LockedGraph:
     """BlazeFace's raw outputs (model 1 is full range, faces up to ~5 m; 0 short range);
     blazeface_decode.py turns them into detections. ``copy`` picks one of up to
     MAX_GRAPH_COPIES identical graphs, each built once per process.
@@ -175,7 +174,7 @@ def blazeface(model_selection: int, copy: int = 0) -> LockedSolution:
 
 
 @functools.lru_cache(maxsize=1)
-def face_mesh() -> LockedSolution:
+def face_mesh() -> LockedGraph:
     """Face mesh with refined eyes and lips: 478 landmarks of the most prominent face,
     found by the mesh's own short-range detection (``process(rgb)["mesh"]``)."""
     from lib_facepop.detect import graphs
@@ -186,7 +185,7 @@ def face_mesh() -> LockedSolution:
 
 
 @functools.lru_cache(maxsize=1)
-def face_landmarks_in_region() -> LockedSolution:
+def face_landmarks_in_region() -> LockedGraph:
     """The 478-point face landmark model (with attention) run on a region we give it.
 
     ``process_inputs({"image": rgb, "roi": RegionOfInterest})``; see graphs.py. One copy
@@ -205,7 +204,7 @@ def _check_copy(copy: int) -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def selfie_segmentation() -> LockedSolution:
+def selfie_segmentation() -> LockedGraph:
     """Person/background segmentation (general model, 256x256 input):
     ``process(rgb)["segmentation_mask"]``, floats the size of the image."""
     from lib_facepop.detect import graphs
