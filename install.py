@@ -2,7 +2,8 @@
 
 Installs only what FacePop is missing, pinned, through the WebUI's launch.run_pip, with
 the host's torch, gradio, numpy, OpenCV, protobuf and Pillow held at their installed
-versions. The WebUI skips this file entirely with --skip-install.
+versions. An installed mediapipe that FacePop's check runs with (another extension's, say)
+is left alone. The WebUI skips this file entirely with --skip-install.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ import tempfile
 
 import launch
 
-from lib_facepop.install_plan import constraints_text, installed_distributions, plan
+from lib_facepop.install_plan import (
+    Plan,
+    constraints_text,
+    installed_distributions,
+    plan,
+)
+from lib_facepop.mediapipe_check import CheckOutcome, run_check
 
 
 def _version_of(name: str) -> str | None:
@@ -23,18 +30,12 @@ def _version_of(name: str) -> str | None:
         return None
 
 
-def main() -> None:
-    if getattr(getattr(launch, "args", None), "skip_install", False):
-        return
-    installed = installed_distributions(_version_of)
-    steps = plan(installed)
-    if not steps:
-        return
+def _install(to_do: Plan, installed: dict[str, str]) -> None:
     handle, constraints = tempfile.mkstemp(prefix="facepop-constraints-", suffix=".txt")
     try:
         with os.fdopen(handle, "w") as f:
             f.write(constraints_text(installed))
-        for step in steps:
+        for step in to_do.steps:
             command = " ".join(step.args)
             if step.constrained:
                 command += f' -c "{constraints}"'
@@ -46,6 +47,24 @@ def main() -> None:
                       f"will say what is missing when it runs.")
     finally:
         os.unlink(constraints)
+
+
+def main() -> None:
+    if getattr(getattr(launch, "args", None), "skip_install", False):
+        return
+    installed = installed_distributions(_version_of)
+    to_do = plan(installed, check=run_check)
+    if to_do.mediapipe_note:
+        print(f"FacePop: {to_do.mediapipe_note}")
+    if not to_do.steps:
+        return
+    _install(to_do, installed)
+    if to_do.touches_mediapipe:
+        result = run_check()
+        if result.outcome is CheckOutcome.PASSED:
+            print(f"FacePop: {result.message}")
+        else:
+            print(f"FacePop: MediaPipe still doesn't run FacePop's graphs: {result.message}")
 
 
 main()

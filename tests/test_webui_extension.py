@@ -12,16 +12,25 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from lib_facepop import mediapipe_check
+from lib_facepop.mediapipe_check import CheckOutcome, MediapipeCheck
 from lib_facepop.settings import FacePopSettings
 from tests.helpers import post_json, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 A1111_HOST = {"torch": "2.1.2+cu121", "numpy": "1.26.2", "protobuf": "3.20.0",
               "gradio": "3.41.2", "opencv-python": "4.8.0.76", "pillow": "9.5.0"}
+COMPLETE = dict(A1111_HOST, mediapipe="0.10.11", onnx="1.16.2", onnxruntime="1.23.2",
+                matplotlib="3.8", attrs="23", flatbuffers="24", **{"absl-py": "2"})
+PASSING = MediapipeCheck(CheckOutcome.PASSED, "MediaPipe 0.10.14 with protobuf 3.20.0: face "
+                                              "detection, face mesh, face landmarks and "
+                                              "selfie segmentation work")
 
 
-def _run_installer(webui, monkeypatch, installed: dict[str, str]) -> list[dict]:
-    """install.py as the host runs it, against a host with these distributions."""
+def _run_installer(webui, monkeypatch, installed: dict[str, str],
+                   check: MediapipeCheck = PASSING) -> list[dict]:
+    """install.py as the host runs it, against a host with these distributions, where
+    FacePop's MediaPipe check (in a new Python, for real) would answer ``check``."""
     def version(name: str) -> str:
         if name in installed:
             return installed[name]
@@ -31,6 +40,7 @@ def _run_installer(webui, monkeypatch, installed: dict[str, str]) -> list[dict]:
     launch_utils.run_pip_calls.clear()
     constraints = []
     monkeypatch.setattr(importlib.metadata, "version", version)
+    monkeypatch.setattr(mediapipe_check, "run_check", lambda *args, **kwargs: check)
     original_run = launch_utils.run
 
     def run(command, *args, **kwargs):
@@ -45,11 +55,14 @@ def _run_installer(webui, monkeypatch, installed: dict[str, str]) -> list[dict]:
             zip(launch_utils.run_pip_calls, constraints, strict=True)]
 
 
-def test_installer_installs_whats_missing_pinned_and_holds_the_host(webui, monkeypatch):
+def _commands(calls: list[dict]) -> list[str]:
+    return [call["command"].split(" -c ")[0] for call in calls]
+
+
+def test_installer_installs_whats_missing_pinned_and_holds_the_host(webui, monkeypatch, capsys):
     calls = _run_installer(webui, monkeypatch, A1111_HOST)
-    commands = [call["command"].split(" -c ")[0] for call in calls]
-    assert commands == [
-        "install --no-deps mediapipe==0.10.11",
+    assert _commands(calls) == [
+        "install --no-deps mediapipe==0.10.14",
         "install absl-py attrs>=19.1.0 flatbuffers>=2.0 matplotlib",
         "install --no-deps onnx==1.16.2",
         "install onnxruntime-gpu==1.23.2",
@@ -57,20 +70,64 @@ def test_installer_installs_whats_missing_pinned_and_holds_the_host(webui, monke
     for call in calls:
         assert "torch==2.1.2+cu121" in call["constraints"]
         assert "numpy==1.26.2" in call["constraints"]
+        assert "protobuf==3.20.0" in call["constraints"]
         assert "opencv-python==4.8.0.76" in call["constraints"]
+    # after installing mediapipe, the check runs again and its answer is shown
+    assert f"FacePop: {PASSING.message}" in capsys.readouterr().out
 
 
 def test_installer_does_nothing_with_skip_install_or_when_all_is_there(webui, monkeypatch):
-    complete = dict(A1111_HOST, mediapipe="0.10.11", onnx="1.16.2", onnxruntime="1.23.2",
-                    matplotlib="3.8", attrs="23", flatbuffers="24", **{"absl-py": "2"})
-    assert _run_installer(webui, monkeypatch, complete) == []
+    assert _run_installer(webui, monkeypatch, COMPLETE) == []
     webui.set_commandline_args("--skip-install")
     assert _run_installer(webui, monkeypatch, A1111_HOST) == []
 
 
+def test_installer_leaves_adetailers_mediapipe_alone_when_facepops_check_passes(
+        webui, monkeypatch, capsys):
+    assert _run_installer(webui, monkeypatch, dict(COMPLETE, mediapipe="0.10.15")) == []
+    assert capsys.readouterr().out == ""
+
+
+def test_installer_replaces_a_mediapipe_that_fails_facepops_check(webui, monkeypatch, capsys):
+    failing = MediapipeCheck(CheckOutcome.FAILED, "MediaPipe 0.10.18 with protobuf 3.20.0 "
+                                                  "can't run FacePop's face mesh graph")
+    calls = _run_installer(webui, monkeypatch, dict(COMPLETE, mediapipe="0.10.18"), failing)
+    assert _commands(calls) == ["install --no-deps mediapipe==0.10.14"]
+    out = capsys.readouterr().out
+    assert f"FacePop: {failing.message}" in out
+    assert "FacePop: MediaPipe still doesn't run FacePop's graphs" in out
+
+
+def test_installer_leaves_mediapipe_alone_when_the_check_cant_tell(webui, monkeypatch, capsys):
+    unknown = MediapipeCheck(CheckOutcome.UNKNOWN,
+                             "FacePop's MediaPipe check took longer than 120 s")
+    assert _run_installer(webui, monkeypatch, dict(COMPLETE, mediapipe="0.10.14"),
+                          unknown) == []
+    assert capsys.readouterr().out == (f"FacePop: {unknown.message}; mediapipe 0.10.14 is "
+                                       f"left as it is\n")
+
+
 def test_the_installer_runs_in_its_own_process_as_the_host_runs_it(webui):
+    """With this environment's mediapipe (it passes FacePop's real check) and everything
+    else installed, the installer installs nothing."""
     done = webui.run_install(ROOT)
     assert done.returncode == 0, done.stderr
+    assert [c for c in webui.read_pip_log() if c["kind"] == "run_pip"] == []
+
+
+def test_the_installer_in_its_own_process_replaces_a_broken_mediapipe(webui, tmp_path,
+                                                                      monkeypatch):
+    """A mediapipe whose import fails (found first on the WebUI's path) fails the real
+    check, so the installer installs FacePop's choice, and says why."""
+    shadow = tmp_path / "shadow" / "mediapipe"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text('raise ImportError("DLL load failed")\n')
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "shadow"))
+    done = webui.run_install(ROOT)
+    assert done.returncode == 0, done.stderr
+    pip = [c["command"].split(" -c ")[0] for c in webui.read_pip_log() if c["kind"] == "run_pip"]
+    assert pip == ["install --no-deps mediapipe==0.10.14"]
+    assert "can't be imported (ImportError: DLL load failed)" in done.stdout
 
 
 def test_models_dir_flag_points_facepop_at_its_models(webui, astronaut, tmp_path, random_onnx):

@@ -30,7 +30,8 @@ import numpy as np
 
 from lib_facepop.detect import mediapipe_runtime
 from lib_facepop.detect.blazeface import PROPOSAL_GRAPH_FLOOR, propose_candidates
-from lib_facepop.detect.graphs import IMAGE_STREAM, ROI_STREAM
+from lib_facepop.detect.graph_runner import RegionOfInterest
+from lib_facepop.detect.graphs import IMAGE_STREAM, LANDMARKS_STREAM, ROI_STREAM
 from lib_facepop.detect.landmarks import face_from_mesh
 from lib_facepop.detect.views import View, cut, face_to_source, rotated
 from lib_facepop.faces import LEFT_EYE, RIGHT_EYE, Face, angle_difference
@@ -235,16 +236,14 @@ def landmarks_agree(face: Face, detected: Face) -> bool:
 def landmarks_in_region(pixels: np.ndarray, detection: Face) -> np.ndarray | None:
     """The 478 face landmarks (pixels, shape (478, 2)) of the face a detection found in
     ``pixels``, or None when the landmark model sees no face there."""
-    from mediapipe.framework.formats import rect_pb2
-
     height, width = pixels.shape[:2]
     side = LANDMARK_REGION_SCALE * max(detection.region.size)
-    # NormalizedRect.rotation is clockwise on screen, in radians: minus the roll.
-    region = rect_pb2.NormalizedRect(
+    # The region's rotation is clockwise on screen, in radians: minus the roll.
+    region = RegionOfInterest(
         x_center=detection.center[0] / width, y_center=detection.center[1] / height,
         width=side / width, height=side / height, rotation=-math.radians(detection.roll))
-    result = mediapipe_runtime.face_landmarks_in_region().process_inputs(
-        {IMAGE_STREAM: pixels, ROI_STREAM: region})
-    if result.landmarks is None:
+    landmarks = mediapipe_runtime.face_landmarks_in_region().process_inputs(
+        {IMAGE_STREAM: pixels, ROI_STREAM: region})[LANDMARKS_STREAM]
+    if landmarks is None:
         return None
-    return np.asarray(result.landmarks, dtype=np.float64).reshape(-1, 2)
+    return landmarks.astype(np.float64).reshape(-1, 2)

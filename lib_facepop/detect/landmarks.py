@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from lib_facepop.detect import mediapipe_runtime
+from lib_facepop.detect.graphs import MESH_STREAM
 from lib_facepop.faces import (
     LEFT_EYE,
     MOUTH,
@@ -46,11 +47,10 @@ def refine_with_mesh(image: np.ndarray, candidate: Face) -> Face | None:
                          keep_aspect_ratio=True, angle=candidate.roll)
     to_crop = crop.to_aligned()
     patch = warp(image, to_crop, crop.output_size, border="zero", interpolation="linear")
-    result = mediapipe_runtime.face_mesh().process(patch)
-    if not result.multi_face_landmarks:
+    landmarks = mediapipe_runtime.face_mesh().process(patch)[MESH_STREAM]
+    if landmarks is None:
         return None
-    landmarks = result.multi_face_landmarks[0].landmark
-    in_crop = np.array([(p.x * MESH_CROP_SIZE, p.y * MESH_CROP_SIZE) for p in landmarks])
+    in_crop = landmarks.reshape(-1, 2).astype(np.float64)
     mesh = to_crop.inverse().apply(in_crop)
     face = face_from_mesh(mesh, score=candidate.score)
     offset = np.hypot(*(np.asarray(face.center) - np.asarray(candidate.center)))

@@ -1,9 +1,10 @@
-"""MediaPipe's bundled models, loaded once per process and checked that they really run.
+"""MediaPipe's bundled models in FacePop's own graphs, built once per process and checked
+that they really run.
 
-The legacy ``mediapipe.solutions`` API ships its models inside the wheel. It exists up to
-mediapipe 0.10.21, and only 0.10.11 and older run under the protobuf 3.20 that A1111 and
-Forge pin (docs/design.md section 4). A broken pairing imports fine and then fails on every
-detection, so ``check_mediapipe`` runs a real detection on a bundled photo.
+The graphs (graphs.py) run through graph_runner.py and hand back only floats and images,
+so they work with every mediapipe from 0.10.11 to 0.10.21 under protobuf 3.20 (A1111's and
+Forge's pin) and 4 (docs/design.md section 4). A broken installation can still import fine
+and fail later, so ``check_mediapipe`` runs every graph on a bundled photo.
 """
 
 from __future__ import annotations
@@ -22,16 +23,14 @@ from typing import Any
 
 import numpy as np
 
+from lib_facepop import mediapipe_range
 from lib_facepop.errors import DetectorUnavailableError
 
 log = logging.getLogger(__name__)
 
-REQUIRED_MEDIAPIPE = "0.10.11"
 FULL_RANGE = 1
 SHORT_RANGE = 0
-# Solutions are built with a low threshold once; callers filter by their own confidence.
-BUILD_CONFIDENCE = 0.1
-
+_RANGE_NAMES = {FULL_RANGE: "full range", SHORT_RANGE: "short range"}
 
 # TensorFlow Lite prints this to the process's stderr the first time a graph runs.
 _NATIVE_NOISE = ("Created TensorFlow Lite XNNPACK delegate",)
@@ -39,36 +38,29 @@ _NATIVE_NOISE = ("Created TensorFlow Lite XNNPACK delegate",)
 _STDERR_SWAP = threading.Lock()
 
 
-class LockedSolution:
-    """A MediaPipe solution graph shared by threads: one ``process`` call at a time."""
+class LockedGraph:
+    """A MediaPipe graph shared by threads: one ``process`` call at a time."""
 
-    def __init__(self, solution: Any, name: str) -> None:
-        self._solution = solution
+    def __init__(self, graph: Any) -> None:
+        self._graph = graph
         self._lock = threading.Lock()
         self._has_run = False
-        self.name = name
 
-    def process(self, rgb: np.ndarray) -> Any:
-        return self.process_inputs(np.ascontiguousarray(rgb))
+    def process(self, rgb: np.ndarray) -> dict[str, np.ndarray | None]:
+        from lib_facepop.detect.graphs import IMAGE_STREAM
 
-    def process_inputs(self, inputs: np.ndarray | Mapping[str, Any]) -> Any:
-        """Run the graph on one image, or on named input streams (arrays made contiguous)."""
-        if isinstance(inputs, Mapping):
-            inputs = {name: np.ascontiguousarray(value) if isinstance(value, np.ndarray)
-                      else value for name, value in inputs.items()}
+        return self.process_inputs({IMAGE_STREAM: rgb})
+
+    def process_inputs(self, inputs: Mapping[str, Any]) -> dict[str, np.ndarray | None]:
+        """Run the graph on named input streams; its outputs by stream name (None where
+        the graph sent nothing)."""
         with self._lock:
-            try:
-                if self._has_run:
-                    return self._solution.process(inputs)
-                with native_stderr_without(_NATIVE_NOISE):
-                    result = self._solution.process(inputs)
-                self._has_run = True
-                return result
-            except AttributeError as exc:
-                # mediapipe >= 0.10.13 under protobuf 3.x fails here on every detection.
-                if "GetPrototype" in str(exc) or "MessageFactory" in str(exc):
-                    raise DetectorUnavailableError(_protobuf_message(exc)) from exc
-                raise
+            if self._has_run:
+                return self._graph.process(inputs)
+            with native_stderr_without(_NATIVE_NOISE):
+                result = self._graph.process(inputs)
+            self._has_run = True
+            return result
 
 
 @contextmanager
@@ -102,57 +94,62 @@ def _held_stderr(saved: int, noise: tuple[str, ...]) -> Iterator[None]:
                 os.write(2, kept.encode("utf-8"))
 
 
-def _built(make: Callable[[], Any], name: str) -> LockedSolution:
-    """Build a graph (TensorFlow Lite may print its start-up notice here too)."""
-    with native_stderr_without(_NATIVE_NOISE):
-        return LockedSolution(make(), name)
+def _built(config_text: str, outputs: Mapping[str, Any], name: str) -> LockedGraph:
+    """Build and start a graph (TensorFlow Lite may print its start-up notice here too)."""
+    import_mediapipe()
+    from lib_facepop.detect.graph_runner import GraphRunner
+
+    try:
+        with native_stderr_without(_NATIVE_NOISE):
+            return LockedGraph(GraphRunner(config_text, outputs))
+    except RuntimeError as exc:  # e.g. a calculator or model file this mediapipe lacks
+        raise DetectorUnavailableError(
+            _failure_message(f"can't run FacePop's {name} graph", exc)) from exc
 
 
 def import_mediapipe() -> ModuleType:
     try:
         import mediapipe
+        from mediapipe.python._framework_bindings import calculator_graph  # noqa: F401
     except Exception as exc:  # ImportError, or a binary/protobuf mismatch at import
-        raise DetectorUnavailableError(
-            f"MediaPipe can't be imported ({type(exc).__name__}: {exc}). FacePop needs "
-            f"mediapipe=={REQUIRED_MEDIAPIPE} with protobuf>=3.11,<4: "
-            f"pip install mediapipe=={REQUIRED_MEDIAPIPE} 'protobuf>=3.20,<4'") from exc
-    if not hasattr(mediapipe, "solutions"):
-        raise DetectorUnavailableError(
-            f"mediapipe {_version('mediapipe')} has no 'solutions' API (removed in 0.10.30). "
-            f"FacePop needs mediapipe=={REQUIRED_MEDIAPIPE}.")
+        raise DetectorUnavailableError(_failure_message("can't be imported", exc)) from exc
     return mediapipe
 
 
-def _version(package: str) -> str:
+def _version(package: str) -> str | None:
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
-        return "(not installed)"
+        return None
 
 
-def _protobuf_message(exc: Exception) -> str:
-    return (f"MediaPipe {_version('mediapipe')} can't run with protobuf "
-            f"{_version('protobuf')} ({exc}). MediaPipe 0.10.13 and newer need protobuf 4, "
-            f"but A1111 and Forge pin protobuf 3.20; FacePop needs "
-            f"mediapipe=={REQUIRED_MEDIAPIPE}.")
+# MediaPipe's errors can run to many lines; a message shows this much of them, on one line.
+_REASON_LENGTH = 300
 
 
-@functools.lru_cache(maxsize=2)
-def face_detection(model_selection: int = FULL_RANGE) -> LockedSolution:
-    """BlazeFace face detection: model 1 is full range (faces up to ~5 m), 0 short range."""
-    mp = import_mediapipe()
-    return _built(lambda: mp.solutions.face_detection.FaceDetection(
-        model_selection=model_selection, min_detection_confidence=BUILD_CONFIDENCE),
-        f"face_detection[{model_selection}]")
-
-
-@functools.lru_cache(maxsize=1)
-def face_mesh() -> LockedSolution:
-    """Face mesh with refined eyes and lips: 478 landmarks of the most prominent face."""
-    mp = import_mediapipe()
-    return _built(lambda: mp.solutions.face_mesh.FaceMesh(
-        static_image_mode=True, max_num_faces=1, refine_landmarks=True,
-        min_detection_confidence=0.5), "face_mesh")
+def _failure_message(failure: str, exc: Exception) -> str:
+    """What failed, with the installed versions, why that may be, and what to install."""
+    mediapipe, protobuf = _version("mediapipe"), _version("protobuf") or "(not installed)"
+    remedy = (f"FacePop needs {mediapipe_range.supported_text()}: pip install --no-deps "
+              f"mediapipe=={mediapipe_range.MEDIAPIPE_CHOICE}")
+    if mediapipe is None:
+        return f"MediaPipe is not installed. {remedy}"
+    if not mediapipe_range.mediapipe_in_range(mediapipe):
+        advice = (f"mediapipe {mediapipe} is outside the releases FacePop runs with "
+                  f"({mediapipe_range.OLDEST_MEDIAPIPE} to "
+                  f"{mediapipe_range.NEWEST_MEDIAPIPE}; newer ones no longer ship the face "
+                  f"models)")
+    elif not mediapipe_range.protobuf_supported(protobuf):
+        advice = (f"protobuf {protobuf} is outside what FacePop runs with (3.20 to "
+                  f"{mediapipe_range.NEWEST_PROTOBUF_MAJOR}.x)")
+    else:
+        advice = "this looks like a broken MediaPipe installation"
+    said = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    if len(said) > _REASON_LENGTH:
+        said = said[:_REASON_LENGTH].rstrip() + " ..."
+    reason = f"{type(exc).__name__}: {said}" if said else type(exc).__name__
+    return (f"MediaPipe {mediapipe} with protobuf {protobuf} {failure} ({reason}): "
+            f"{advice}. {remedy}")
 
 
 # Independent copies of a BlazeFace graph (about 6 MB each) that threads may run side by
@@ -161,42 +158,44 @@ MAX_GRAPH_COPIES = 4
 
 
 @functools.lru_cache(maxsize=2 * MAX_GRAPH_COPIES)
-def blazeface(model_selection: int, min_score: float, copy: int = 0) -> LockedSolution:
-    """BlazeFace in FacePop's own graph, reporting detections scored ``min_score`` and up.
-
-    Unlike ``face_detection`` (whose stock graph drops everything under 0.5), this reports
-    weak detections too; the aggressive search uses them as proposals to confirm. ``copy``
-    picks one of up to MAX_GRAPH_COPIES identical graphs, each built once per process.
+def blazeface(model_selection: int, copy: int = 0) -> LockedGraph:
+    """BlazeFace's raw outputs (model 1 is full range, faces up to ~5 m; 0 short range);
+    blazeface_decode.py turns them into detections. ``copy`` picks one of up to
+    MAX_GRAPH_COPIES identical graphs, each built once per process.
     """
     _check_copy(copy)
-    import_mediapipe()
-    from mediapipe.python import solution_base
-
     from lib_facepop.detect import graphs
+    from lib_facepop.detect.graph_runner import OutputKind
 
-    config = graphs.parse_config(graphs.blazeface_config_text(model_selection, min_score))
-    return _built(lambda: solution_base.SolutionBase(graph_config=config,
-                                                     outputs=[graphs.DETECTIONS_STREAM]),
-                  f"blazeface[{model_selection}, {min_score}, {copy}]")
+    return _built(graphs.blazeface_config_text(model_selection),
+                  {graphs.BOXES_STREAM: OutputKind.FLOATS,
+                   graphs.SCORES_STREAM: OutputKind.FLOATS},
+                  f"face detection ({_RANGE_NAMES[model_selection]})")
 
 
 @functools.lru_cache(maxsize=1)
-def face_landmarks_in_region() -> LockedSolution:
+def face_mesh() -> LockedGraph:
+    """Face mesh with refined eyes and lips: 478 landmarks of the most prominent face,
+    found by the mesh's own short-range detection (``process(rgb)["mesh"]``)."""
+    from lib_facepop.detect import graphs
+    from lib_facepop.detect.graph_runner import OutputKind
+
+    return _built(graphs.face_mesh_config_text(), {graphs.MESH_STREAM: OutputKind.FLOATS},
+                  "face mesh")
+
+
+@functools.lru_cache(maxsize=1)
+def face_landmarks_in_region() -> LockedGraph:
     """The 478-point face landmark model (with attention) run on a region we give it.
 
-    ``process_inputs({"image": rgb, "roi": NormalizedRect})``; see graphs.py. One copy
+    ``process_inputs({"image": rgb, "roi": RegionOfInterest})``; see graphs.py. One copy
     per process (about 26 MB): it runs once per face, so threads take turns.
     """
-    import_mediapipe()
-    from mediapipe.python import solution_base
-
     from lib_facepop.detect import graphs
+    from lib_facepop.detect.graph_runner import OutputKind
 
-    config = graphs.parse_config(graphs.landmarks_in_region_config_text())
-    return _built(lambda: solution_base.SolutionBase(graph_config=config,
-                                                     side_inputs={"with_attention": True},
-                                                     outputs=[graphs.LANDMARKS_STREAM]),
-                  "face_landmarks_in_region")
+    return _built(graphs.landmarks_in_region_config_text(),
+                  {graphs.LANDMARKS_STREAM: OutputKind.FLOATS}, "face landmarks")
 
 
 def _check_copy(copy: int) -> None:
@@ -205,11 +204,14 @@ def _check_copy(copy: int) -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def selfie_segmentation() -> LockedSolution:
-    """Person/background segmentation (general model, 256x256 input)."""
-    mp = import_mediapipe()
-    return _built(lambda: mp.solutions.selfie_segmentation.SelfieSegmentation(
-        model_selection=0), "selfie_segmentation")
+def selfie_segmentation() -> LockedGraph:
+    """Person/background segmentation (general model, 256x256 input):
+    ``process(rgb)["segmentation_mask"]``, floats the size of the image."""
+    from lib_facepop.detect import graphs
+    from lib_facepop.detect.graph_runner import OutputKind
+
+    return _built(graphs.selfie_segmentation_config_text(),
+                  {graphs.MASK_STREAM: OutputKind.IMAGE}, "selfie segmentation")
 
 
 def selftest_image() -> np.ndarray:
@@ -222,22 +224,52 @@ def selftest_image() -> np.ndarray:
 
 @functools.lru_cache(maxsize=1)
 def check_mediapipe() -> str:
-    """Run detection and face mesh on a bundled photo; return a one-line status.
+    """Run every graph FacePop uses on a bundled photo; return a one-line status.
 
     Raises DetectorUnavailableError with what is wrong when MediaPipe can't really detect.
-    The result is cached: the check costs one detection per process.
+    The result is cached: the check costs one run of each graph per process.
     """
+    from lib_facepop.detect.blazeface import detect_candidates
+    from lib_facepop.detect.confirm import landmarks_in_region
+    from lib_facepop.detect.graphs import MASK_STREAM, MESH_STREAM
+
     image = selftest_image()
+    found: list[Any] = []
+
+    def detection() -> bool:
+        found.extend(detect_candidates(image, FULL_RANGE))
+        return bool(found)
+
+    def landmarks() -> bool:
+        return landmarks_in_region(image, found[0]) is not None
+
+    def selfie() -> bool:
+        mask = selfie_segmentation().process(image)[MASK_STREAM]
+        return mask is not None and float(mask.max()) > 0.5
+
     checks: list[tuple[str, Callable[[], bool]]] = [
-        ("face detection", lambda: bool(face_detection(FULL_RANGE).process(image).detections)),
-        ("face mesh", lambda: bool(face_mesh().process(image).multi_face_landmarks)),
+        ("face detection", detection),
+        ("face mesh", lambda: face_mesh().process(image)[MESH_STREAM] is not None),
+        ("face landmarks", landmarks),
+        ("selfie segmentation", selfie),
     ]
+    mediapipe = _version("mediapipe") or "(version unknown)"
     for name, check in checks:
-        if not check():
+        try:
+            found_face = check()
+        except DetectorUnavailableError:
+            raise
+        except RuntimeError as exc:  # how MediaPipe reports a graph that fails to run
             raise DetectorUnavailableError(
-                f"MediaPipe {_version('mediapipe')} runs but its {name} finds no face in "
-                f"FacePop's test photo; the installation looks broken.")
-    status = (f"MediaPipe {_version('mediapipe')} with protobuf {_version('protobuf')}: "
-              f"face detection and face mesh work")
+                _failure_message(f"can't run FacePop's {name}", exc)) from exc
+        if not found_face:
+            raise DetectorUnavailableError(
+                f"MediaPipe {mediapipe} runs but its {name} finds no face in FacePop's test "
+                f"photo; the installation looks broken.")
+    status = (f"MediaPipe {mediapipe} with protobuf {_version('protobuf')}: face detection, "
+              f"face mesh, face landmarks and selfie segmentation work")
+    if not mediapipe_range.mediapipe_in_range(mediapipe):
+        status += (f" (outside the releases FacePop is checked with, "
+                   f"{mediapipe_range.OLDEST_MEDIAPIPE} to {mediapipe_range.NEWEST_MEDIAPIPE})")
     log.info(status)
     return status

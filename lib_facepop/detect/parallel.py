@@ -2,7 +2,7 @@
 
 MediaPipe releases the GIL while a graph runs, so two graphs on two threads take about half
 the wall-clock time of one after the other. One graph object must not run twice at once
-(LockedSolution serialises it), so every worker gets its own copy: a task is handed the
+(LockedGraph serialises it), so every worker gets its own copy: a task is handed the
 number of a free copy, and the cached loaders in mediapipe_runtime build each copy once per
 process. Nothing here lives longer than one ``map`` call.
 """

@@ -45,15 +45,15 @@ class ModnetMaskSource:
 
 
 class SelfieMaskSource:
-    """MediaPipe's selfie segmentation, bundled with the pinned MediaPipe: no model file."""
+    """MediaPipe's selfie segmentation, bundled with MediaPipe: no model file."""
 
     name = "selfie"
 
     def make_mask(self, aligned: AlignedFace, settings: FacePopSettings) -> FaceMask:
         from lib_facepop.detect import mediapipe_runtime
+        from lib_facepop.detect.graphs import MASK_STREAM
 
-        result = mediapipe_runtime.selfie_segmentation().process(aligned.image)
-        matte = result.segmentation_mask
+        matte = mediapipe_runtime.selfie_segmentation().process(aligned.image)[MASK_STREAM]
         if matte is None or matte.shape[:2] != aligned.image.shape[:2]:
             raise RuntimeError("selfie segmentation returned no mask")
         return matte_mask(aligned, settings, matte, self.name)
