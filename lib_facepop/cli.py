@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from lib_facepop import __version__
 from lib_facepop.errors import FacePopError, SettingsError
 from lib_facepop.settings import FacePopSettings, OptionSpec, json_schema, option_specs
+from lib_facepop.stderr_filter import stderr_without
 
 if TYPE_CHECKING:  # the commands import what they need when they run (fast --help)
     from lib_facepop.api_client import Credentials, WebUIServer
@@ -62,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="facepop: %(message)s")
     try:
-        with _own_pixel_limit():
+        with stderr_without(), _own_pixel_limit():
             return args.handler(args)
     except (UsageError, SettingsError) as exc:
         print(f"facepop: {exc}", file=sys.stderr)
@@ -76,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _quiet_native_logs() -> None:
-    """MediaPipe's C++ side logs to stderr at start-up; keep stderr for FacePop's messages."""
+    """MediaPipe's C++ side logs to stderr at start-up; keep stderr for FacePop's messages
+    (what still gets through, stderr_without drops)."""
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

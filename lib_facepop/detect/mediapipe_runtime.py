@@ -38,13 +38,27 @@ _NATIVE_NOISE = ("Created TensorFlow Lite XNNPACK delegate",)
 _STDERR_SWAP = threading.Lock()
 
 
+class _NoticeOnce:
+    """Whether TensorFlow Lite has printed its start-up notice in this process.
+
+    It prints it once per process, on the first inference of any graph, which is not
+    always a graph's first run (a landmark graph may run the first time with no region to
+    look at). Until it has been seen, every graph run holds stderr back and drops it; this
+    mirrors a fact about the process, so it lives as long as the process."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+
+_TFLITE_NOTICE = _NoticeOnce()
+
+
 class LockedGraph:
     """A MediaPipe graph shared by threads: one ``process`` call at a time."""
 
     def __init__(self, graph: Any) -> None:
         self._graph = graph
         self._lock = threading.Lock()
-        self._has_run = False
 
     def process(self, rgb: np.ndarray) -> dict[str, np.ndarray | None]:
         from lib_facepop.detect.graphs import IMAGE_STREAM
@@ -55,31 +69,39 @@ class LockedGraph:
         """Run the graph on named input streams; its outputs by stream name (None where
         the graph sent nothing)."""
         with self._lock:
-            if self._has_run:
+            if _TFLITE_NOTICE.seen:
                 return self._graph.process(inputs)
-            with native_stderr_without(_NATIVE_NOISE):
+            with native_stderr_without(_NATIVE_NOISE) as held:
                 result = self._graph.process(inputs)
-            self._has_run = True
+            _TFLITE_NOTICE.seen = _TFLITE_NOTICE.seen or held.dropped
             return result
 
 
+class HeldStderr:
+    """What ``native_stderr_without`` held back: ``dropped`` once a noise line was dropped."""
+
+    def __init__(self) -> None:
+        self.dropped = False
+
+
 @contextmanager
-def native_stderr_without(noise: tuple[str, ...]) -> Iterator[None]:
+def native_stderr_without(noise: tuple[str, ...]) -> Iterator[HeldStderr]:
     """Hold back what native code writes to file descriptor 2, then pass it on without the
     lines containing any of ``noise``. Nothing else is lost, only delayed."""
+    held = HeldStderr()
     with _STDERR_SWAP:
         try:
             sys.stderr.flush()
             saved = os.dup(2)
         except (OSError, ValueError):
-            yield
+            yield held
             return
-        with _held_stderr(saved, noise):
-            yield
+        with _held_stderr(saved, noise, held):
+            yield held
 
 
 @contextmanager
-def _held_stderr(saved: int, noise: tuple[str, ...]) -> Iterator[None]:
+def _held_stderr(saved: int, noise: tuple[str, ...], report: HeldStderr) -> Iterator[None]:
     with tempfile.TemporaryFile() as held:
         os.dup2(held.fileno(), 2)
         try:
@@ -90,6 +112,7 @@ def _held_stderr(saved: int, noise: tuple[str, ...]) -> Iterator[None]:
             held.seek(0)
             lines = held.read().decode("utf-8", "replace").splitlines(keepends=True)
             kept = "".join(line for line in lines if not any(n in line for n in noise))
+            report.dropped = len(kept) < sum(map(len, lines))
             if kept:
                 os.write(2, kept.encode("utf-8"))
 
