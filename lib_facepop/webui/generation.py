@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +34,7 @@ from lib_facepop.pipeline import FacePipeline, PreparedImage
 from lib_facepop.processors import IdentityProcessor
 from lib_facepop.protect import faces_allowed, main_pass_mask
 from lib_facepop.settings import FacePopSettings, infotext_fields
+from lib_facepop.webui.face_batch import FaceBatching, FacePassOutOfMemoryError
 from lib_facepop.webui.face_pass import (
     NESTED_MARK,
     FacePassInterruptedError,
@@ -67,6 +67,8 @@ class HostServices:
     autocast: Any = contextlib.nullcontext
     quiet_nested_pass: Any = contextlib.nullcontext
     """Context for a nested pass: keeps it from overwriting the job's params.txt."""
+    free_memory: Any = None
+    """The WebUI's devices.torch_gc: after a face pass ran out of memory."""
 
 
 @dataclass
@@ -138,6 +140,7 @@ class FacePopJob:
         self.outputs = WebUIOutputs(p, settings, host.images, host.samples_format)
         self.detector: FaceDetector | None = None
         self.mask_source: MaskSource | None = None
+        self.face_batching = FaceBatching(host.max_face_batch, host.state, host.free_memory)
 
     # --- hooks ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -209,7 +212,7 @@ class FacePopJob:
         face_pass = WebUIFacePass(
             p, processing=self.host.processing, state=self.host.state,
             allowed_scripts=allowed_script_names(self.settings.face_pass_scripts),
-            subseed=int(p.all_subseeds[item]), max_batch=self.host.max_face_batch,
+            subseed=int(p.all_subseeds[item]), batching=self.face_batching,
             quiet=self.host.quiet_nested_pass)
         self.host.state.textinfo = (f"FacePop: {len(analysed.faces)} face(s) of image "
                                     f"{item + 1}")
@@ -222,6 +225,8 @@ class FacePopJob:
         except FacePassInterruptedError:
             self.stopped = True
             log.info("FacePop: interrupted")
+            return analysed.image, empty
+        except FacePassOutOfMemoryError:  # said once, by the face batching
             return analysed.image, empty
         self.outputs.save_faces(result, face_pass.infotexts)
         self.outputs.save_debug(f"image{item + 1:03d}", result)
@@ -267,7 +272,7 @@ class FacePopJob:
 
     def _count_face_passes(self) -> None:
         """Add the face passes to the WebUI's job count, so the progress bar includes them."""
-        per_batch = sum(math.ceil(len(slot.analysed.faces) / max(1, self.host.max_face_batch))
+        per_batch = sum(self.face_batching.counted_passes(len(slot.analysed.faces))
                         for slot in self.slots)
         state = self.host.state
         if state.job_count == -1:

@@ -30,10 +30,10 @@ def host_services() -> HostServices:
 
     try:
         from modules import devices
-
-        autocast = devices.autocast
-    except (ImportError, AttributeError):  # Forge builds without devices.autocast
-        autocast = contextlib.nullcontext
+    except ImportError:
+        devices = None
+    # Forge builds without devices.autocast
+    autocast = getattr(devices, "autocast", None) or contextlib.nullcontext
     cmd_opts = shared.cmd_opts
     models_dir = getattr(cmd_opts, "facepop_models_dir", None) or os.path.join(
         paths.models_path, MODELS_SUBFOLDER)
@@ -48,4 +48,5 @@ def host_services() -> HostServices:
                            or DEFAULT_MAX_FACE_BATCH),
         autocast=autocast,
         quiet_nested_pass=lambda: _without_prompt_history(cmd_opts),
+        free_memory=getattr(devices, "torch_gc", None),
     )
