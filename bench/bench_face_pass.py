@@ -3,7 +3,8 @@
     pip install -c constraints.txt -e ".[bench]"
     python bench/bench_face_pass.py                      # CPU, small scale (a few minutes)
     python bench/bench_face_pass.py --device cuda        # GPU: fp16, 720 px, 40 steps
-    python bench/bench_face_pass.py --face-size 720 --steps 1 --faces 1,2   # memory at 720 px
+    python bench/bench_face_pass.py --face-size 720 --steps 2 --faces 1,2 --batched-only \
+        --no-warmup --estimate                           # memory at 720 px on the CPU
 
 What runs is what the WebUI runs for one face pass (A1111 v1.10 img2img, docs/design.md
 section 4): the VAE encodes the init images one at a time, the sampler evaluates the UNet
@@ -22,8 +23,9 @@ on a GPU torch.cuda.max_memory_allocated(); on the CPU the high-water mark of th
 process's resident memory (/proc/self/status VmHWM, reset through /proc/self/clear_refs
 before each phase; glibc's mmap threshold is fixed so freed tensors leave the RSS).
 
-With two or more batch sizes the script also prints an estimate of how many faces fit on
-8, 12 and 24 GB cards (see --help of --card-gb and the README's "Face pass benchmark").
+With --estimate (two or more N) it also prints an estimate of how many faces fit on 8, 12
+and 24 GB cards, from a straight line through the UNet's peaks (see the README's
+benchmarks).
 """
 
 from __future__ import annotations
@@ -499,6 +501,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads (default 1: on a shared machine more threads "
                              "spin against each other; 0: torch's default)")
+    parser.add_argument("--estimate", action="store_true",
+                        help="also estimate the faces that fit per card (needs two or more "
+                             "N; meaningful at the real face size)")
     parser.add_argument("--card-gb", default="8,12,24",
                         help="card sizes for the estimate of faces that fit (default 8,12,24)")
     parser.add_argument("--overhead-gib", type=float, default=1.0,
@@ -530,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     print(header(rows[0].batched))
     print()
     print(table(rows))
-    if len(counts) >= 2:
+    if args.estimate and len(counts) >= 2:
         print()
         estimate = fit_estimate(rows, args.overhead_gib)
         print(estimate_text(estimate, [float(gb) for gb in args.card_gb.split(",")],
