@@ -52,12 +52,6 @@ def face_seeds(mode: str, image_seed: int, count: int, rng: random.Random | None
     raise ValueError(f"unknown face seed mode {mode!r}")
 
 
-SEPARATE_PROCESSING_SETTINGS = ("face_steps", "face_cfg_scale", "face_denoising_strength",
-                                "face_prompt", "face_negative_prompt")
-"""The settings that act only with ``separate_face_processing`` on (else the face pass takes
-the main job's values)."""
-
-
 def face_pass_params(settings: FacePopSettings) -> FacePassParams:
     if not settings.separate_face_processing:
         return FacePassParams()

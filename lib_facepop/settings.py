@@ -71,6 +71,11 @@ SEED_MODES = tuple(SEED_MODE_LABELS)
 
 Value = bool | int | float | str
 
+SEPARATE_PROCESSING_SETTINGS = ("face_steps", "face_cfg_scale", "face_denoising_strength",
+                                "face_prompt", "face_negative_prompt")
+"""The settings that act only with ``separate_face_processing`` on (else the face pass takes
+the main job's values)."""
+
 
 @dataclass(frozen=True)
 class OptionSpec:

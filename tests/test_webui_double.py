@@ -443,3 +443,49 @@ def test_install_py_runs_in_a_subprocess_and_run_pip_is_recorded(webui, tmp_path
     webui.pip_log.unlink()
     assert webui.run_install(link).returncode == 0
     assert webui.read_pip_log() == []
+
+
+def test_sampler_out_of_memory_leaves_process_images_as_in_the_host(webui):  # noqa: F811
+    processing, state = webui.processing, webui.shared.state
+    processing.limit_sampler_memory(2 * 32 * 32)  # two 32x32 items fit
+    state.begin("test")
+    state.job_count = 5
+    before = webui.shared.opts.samples_format
+    p = _p(webui, init_images=[_solid((9, 9, 9))] * 3, batch_size=3, prompt="x", seed=1,
+           override_settings={"samples_format": "jpg"})
+    with pytest.raises(RuntimeError, match="out of memory") as caught:
+        processing.process_images(p)
+    error = caught.value
+    assert type(error).__name__ == "OutOfMemoryError"
+    entry = processing.process_images_log[-1]
+    assert entry["error"].startswith("OutOfMemoryError: CUDA out of memory")
+    assert [batch["batch_number"] for batch in entry["batches"]] == [0]
+    assert (state.job_no, state.job_count) == (0, 5)  # no nextjob() for the failed batch
+    assert webui.shared.opts.samples_format == before  # process_images' finally ran
+    assert p.sampler is not None  # closing the job is the caller's business
+
+    # While the failed batch's traceback lives, its memory stays taken.
+    one = _p(webui, init_images=[_solid((9, 9, 9))], prompt="x", seed=1)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        processing.process_images(one)
+    del error, caught
+    two = _p(webui, init_images=[_solid((9, 9, 9))] * 2, batch_size=2, prompt="x", seed=1)
+    processed = processing.process_images(two)
+    assert len(processed.images) == 3 and processing.process_images_log[-1]["error"] is None
+    assert state.job_no == 1
+
+    # A sampler with Skip set stops before the UNet runs: nothing to run out of.
+    skipping = _p(webui, init_images=[_solid((9, 9, 9))] * 3, batch_size=3, prompt="x", seed=1)
+    skipping.scripts = runner = webui.scripts.ScriptRunner()
+    skipping.script_args = (0,)
+    runner.before_process_batch = lambda p, **kwargs: state.skip()
+    processing.process_images(skipping)
+    assert processing.process_images_log[-1]["batches"][0]["skipped"]
+    # Other backends say it in a plain RuntimeError's message.
+    processing.limit_sampler_memory(0, error=lambda message: RuntimeError(
+        "MPS backend out of memory (MPS allocated: 8.00 GB)"))
+    with pytest.raises(RuntimeError, match=r"^MPS backend out of memory"):
+        processing.process_images(_p(webui, init_images=[_solid((9, 9, 9))], prompt="x"))
+    processing.limit_sampler_memory(None)
+    processing.process_images(_p(webui, init_images=[_solid((9, 9, 9))] * 3, batch_size=3,
+                                 prompt="x", seed=1))

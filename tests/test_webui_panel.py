@@ -15,8 +15,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from lib_facepop.face_pass import SEPARATE_PROCESSING_SETTINGS
-from lib_facepop.settings import FacePopSettings, option_specs
+from lib_facepop.settings import SEPARATE_PROCESSING_SETTINGS, FacePopSettings, option_specs
 from lib_facepop.webui.mask_note import mask_source_note
 from lib_facepop.webui.panel import (
     HELP_ELEM_ID,

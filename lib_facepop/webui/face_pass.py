@@ -14,6 +14,7 @@ import copy
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from PIL import Image
 
 from lib_facepop.errors import FacePopError
 from lib_facepop.processors import FacePassParams, FaceTask
+from lib_facepop.webui.face_batch import FaceBatching, describe_error, is_out_of_memory
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +85,20 @@ def face_pass_runner(runner: Any, allowed: set[str]) -> Any:
     return nested
 
 
+@dataclass(frozen=True)
+class _OutOfMemory:
+    """A face pass that ran out of memory, and the first line of its error."""
+
+    reason: str
+
+
 class WebUIFacePass:
     """A FaceProcessor that runs nested img2img jobs with the WebUI's own machinery."""
 
     name = "webui"
 
     def __init__(self, p: Any, *, processing: Any, state: Any, allowed_scripts: set[str],
-                 subseed: int, max_batch: int,
+                 subseed: int, batching: FaceBatching,
                  quiet: Callable[[], AbstractContextManager[Any]] = nullcontext,
                  script_args_for: Callable[[Sequence[FaceTask]], Any] | None = None,
                  after_pass: Callable[[], None] | None = None) -> None:
@@ -99,17 +108,42 @@ class WebUIFacePass:
         self.state = state
         self.allowed_scripts = allowed_scripts
         self.subseed = subseed
-        self.max_batch = max(1, max_batch)
+        self.batching = batching
         self.script_args_for = script_args_for
         self.after_pass = after_pass
         """Called after every nested job (the user's job's token merging goes back on)."""
         self.infotexts: list[str] = []
 
     def process(self, tasks: Sequence[FaceTask], params: FacePassParams) -> list[np.ndarray]:
+        """All faces, in passes of at most ``batching.limit``; a pass that runs out of
+        memory is tried again in halves (see face_batch)."""
+        if not tasks:
+            return []
+        batching = self.batching
+        face_size = (tasks[0].image.shape[1], tasks[0].image.shape[0])
+        batching.begin_image(len(tasks))
         outputs: list[np.ndarray] = []
-        for start in range(0, len(tasks), self.max_batch):
-            outputs += self._run(tasks[start:start + self.max_batch], params)
+        while len(outputs) < len(tasks):
+            remaining = len(tasks) - len(outputs)
+            size = batching.batch_size(remaining)
+            result = self._try(tasks[len(outputs):len(outputs) + size], params)
+            if isinstance(result, _OutOfMemory):
+                # Retried here, outside the except clause: the failed pass's traceback (and
+                # the tensors its frames hold) is gone by now.
+                batching.out_of_memory(size, remaining, face_size, result.reason)
+                continue
+            batching.succeeded(face_size)
+            outputs += result
         return outputs
+
+    def _try(self, tasks: Sequence[FaceTask], params: FacePassParams
+             ) -> list[np.ndarray] | _OutOfMemory:
+        try:
+            return self._run(tasks, params)
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            return _OutOfMemory(describe_error(exc))
 
     def _run(self, tasks: Sequence[FaceTask], params: FacePassParams) -> list[np.ndarray]:
         if self.state.interrupted or getattr(self.state, "stopping_generation", False):

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +41,7 @@ from lib_facepop.protect import FILL_ORIGINAL, faces_allowed, main_pass_mask
 from lib_facepop.settings import INFOTEXT_PREFIX, FacePopSettings, infotext_fields
 from lib_facepop.webui.carried import CarriedFields
 from lib_facepop.webui.controlnet_units import ControlNetUnits
+from lib_facepop.webui.face_batch import FaceBatching, FacePassOutOfMemoryError
 from lib_facepop.webui.face_pass import (
     NESTED_MARK,
     FacePassInterruptedError,
@@ -78,6 +78,8 @@ class HostServices:
     """Context for a nested pass: keeps it from overwriting the job's params.txt."""
     token_merging: Callable[[Any], None] = lambda p: None
     """Puts the job's token merging back on the model (a nested job ends with it off)."""
+    free_memory: Any = None
+    """The WebUI's devices.torch_gc: after a face pass ran out of memory."""
 
 
 @dataclass
@@ -153,6 +155,8 @@ class FacePopJob:
         self.faces_info = PerImageInfotext(default="0")
         self.masks_info = PerImageInfotext()
         self.added_infotext: tuple[str, ...] = ()
+        self.face_batching = FaceBatching(self._faces_per_pass(), host.state,
+                                          host.free_memory)
 
     # --- hooks ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -256,7 +260,7 @@ class FacePopJob:
         face_pass = WebUIFacePass(
             p, processing=self.host.processing, state=self.host.state,
             allowed_scripts=allowed_script_names(self.settings.face_pass_scripts),
-            subseed=int(p.subseeds[slot.position]), max_batch=self._faces_per_pass(),
+            subseed=int(p.subseeds[slot.position]), batching=self.face_batching,
             quiet=self.host.quiet_nested_pass, script_args_for=self._face_pass_args(slot),
             after_pass=lambda: self.host.token_merging(p))
         self.host.state.textinfo = (f"FacePop: {len(analysed.faces)} face(s) of image "
@@ -270,6 +274,8 @@ class FacePopJob:
         except FacePassInterruptedError:
             self.stopped = True
             log.info("FacePop: interrupted")
+            return analysed.image, empty
+        except FacePassOutOfMemoryError:  # said once, by the face batching
             return analysed.image, empty
         self._note_infotext(item, result)
         self.outputs.save_faces(result, face_pass.infotexts)
@@ -339,8 +345,8 @@ class FacePopJob:
 
     def _count_face_passes(self) -> None:
         """Add the face passes to the WebUI's job count, so the progress bar includes them."""
-        per_pass = max(1, self._faces_per_pass())
-        per_batch = sum(math.ceil(len(slot.analysed.faces) / per_pass) for slot in self.slots)
+        per_batch = sum(self.face_batching.counted_passes(len(slot.analysed.faces))
+                        for slot in self.slots)
         state = self.host.state
         if state.job_count == -1:
             state.job_count = int(self.p.n_iter)

@@ -37,10 +37,10 @@ def host_services() -> HostServices:
 
     try:
         from modules import devices
-
-        autocast = devices.autocast
-    except (ImportError, AttributeError):  # Forge builds without devices.autocast
-        autocast = contextlib.nullcontext
+    except ImportError:
+        devices = None
+    # Forge builds without devices.autocast
+    autocast = getattr(devices, "autocast", None) or contextlib.nullcontext
     cmd_opts = shared.cmd_opts
     return HostServices(
         processing=processing,
@@ -54,6 +54,7 @@ def host_services() -> HostServices:
         autocast=autocast,
         quiet_nested_pass=lambda: _without_prompt_history(cmd_opts),
         token_merging=_token_merging_of_the_job,
+        free_memory=getattr(devices, "torch_gc", None),
     )
 
 

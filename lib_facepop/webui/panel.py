@@ -22,8 +22,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from lib_facepop.face_pass import SEPARATE_PROCESSING_SETTINGS
-from lib_facepop.settings import OptionSpec, option_spec, option_specs
+from lib_facepop.settings import SEPARATE_PROCESSING_SETTINGS, OptionSpec, option_spec, option_specs
 from lib_facepop.webui.infotext import infotext_reader
 
 PANEL_ELEM_ID = "facepop"

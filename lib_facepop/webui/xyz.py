@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib_facepop.errors import SettingsError
-from lib_facepop.face_pass import SEPARATE_PROCESSING_SETTINGS
-from lib_facepop.settings import FacePopSettings, Value, option_spec
+from lib_facepop.settings import SEPARATE_PROCESSING_SETTINGS, FacePopSettings, Value, option_spec
 
 log = logging.getLogger(__name__)
 

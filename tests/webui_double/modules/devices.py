@@ -16,4 +16,6 @@ without_autocast = autocast
 
 
 def torch_gc():
-    """Nothing to free."""
+    """Nothing to do: in the double's memory model (processing.limit_sampler_memory), what
+    nothing refers to any more is free already, and what is still referred to (a traceback's
+    tensors) torch_gc() cannot free in the host either."""

@@ -32,7 +32,18 @@ UNet (as ControlNet does) changes what comes out. Left out: colour correction, f
 restoration, hires fix, refiner, txt2img, extra networks (their <tags> are only removed),
 VAE, conds.
 
-Test scaffolding: expected_colour(), process_images_log, reset_process_images_log().
+Out of memory, as in the host: a sampler that runs out of GPU memory raises torch's
+OutOfMemoryError (a RuntimeError; other backends raise a plain RuntimeError whose message
+says "out of memory" or "not enough memory"). Nothing in process_images_inner catches it:
+no state.nextjob() for that batch, no p.close() (the caller's `closing(p)` does that), and
+the exception leaves process_images after its finally (override settings put back). What
+the failed batch had allocated stays allocated for as long as its traceback is alive
+(tensors in the frames); devices.torch_gc() frees only what nothing holds. The double
+calls devices.torch_gc() where process_images_inner does (at its start, after each batch).
+See limit_sampler_memory().
+
+Test scaffolding: expected_colour(), process_images_log, reset_process_images_log(),
+limit_sampler_memory().
 """
 
 import dataclasses
@@ -41,6 +52,7 @@ import json
 import os
 import random
 import re
+import weakref
 from typing import Any
 
 import cv2
@@ -48,6 +60,7 @@ import numpy as np
 from PIL import Image
 
 from modules import (
+    devices,
     errors,
     images,
     launch_utils,
@@ -72,13 +85,63 @@ scheduler, image_mask_given, inpaint_full_res, alwayson_scripts (titles), is_api
 per batch that was sampled, its batch_number, prompts, seeds, skipped (Skip or Interrupt
 was set, so it came out unchanged), token_merging_ratio (applied to the model while it
 was sampled), and image_mask_given and inpaint_full_res as they were then (a script may
-change them and run p.init() again in before_process_batch)."""
+change them and run p.init() again in before_process_batch); a batch whose sampling
+raised is listed too; error: None, or "<type>: <message>" of the exception that left
+process_images()."""
 
 _running: list[dict] = []
+
+_sampler_memory: dict = {"pixels": None, "error": None}
+_allocations: "weakref.WeakSet[_Allocation]" = weakref.WeakSet()
 
 
 def reset_process_images_log():
     process_images_log.clear()
+
+
+def limit_sampler_memory(pixels, error=None):
+    """Gives the sampler `pixels` of GPU memory (None: unlimited, the default).
+
+    Sampling a batch needs batch_size * width * height of it (the UNet's share, which grows
+    with the batch; the VAE works one image at a time in the host and is left out). What
+    the batch needs beyond what is free raises `error(message)`: by default torch's
+    OutOfMemoryError when torch is installed, else a RuntimeError subclass of that name,
+    with a "CUDA out of memory. Tried to allocate ..." message. The failed batch keeps
+    what was free allocated until its traceback is gone, as tensors do."""
+    _sampler_memory.update(pixels=pixels, error=error)
+
+
+class _Allocation:
+    """Memory a sampling batch holds (in pixels) for as long as something refers to it."""
+
+    def __init__(self, pixels):
+        self.pixels = pixels
+        _allocations.add(self)
+
+
+def _out_of_memory_error(message):
+    try:
+        import torch
+
+        return torch.OutOfMemoryError(message)
+    except (ImportError, AttributeError):
+        return type("OutOfMemoryError", (RuntimeError,), {})(message)
+
+
+def _allocate_for_sampling(p, items):
+    """The memory a batch of `items` needs while it is sampled, or the host's OOM."""
+    budget = _sampler_memory["pixels"]
+    needed = items * p.width * p.height
+    if budget is None:
+        return None
+    free = budget - sum(a.pixels for a in list(_allocations))
+    if needed <= free:
+        return _Allocation(needed)
+    held = _Allocation(max(free, 0))  # noqa: F841 (kept alive by this frame in the traceback)
+    make = _sampler_memory["error"] or _out_of_memory_error
+    raise make(f"CUDA out of memory. Tried to allocate {needed - max(free, 0)} pixels. "
+               f"GPU 0 has a total capacity of {budget} pixels of which {max(free, 0)} "
+               "pixels is free.")
 
 
 def expected_colour(seed, prompt) -> tuple[int, int, int]:
@@ -400,11 +463,14 @@ def create_infotext(p, all_prompts, all_seeds, all_subseeds, comments=None, iter
 
 
 def process_images(p: StableDiffusionProcessing) -> Processed:
-    entry = {"nested": bool(_running), "depth": len(_running) + 1, "batches": []}
+    entry = {"nested": bool(_running), "depth": len(_running) + 1, "batches": [], "error": None}
     process_images_log.append(entry)
     _running.append(entry)
     try:
         return _process_with_overrides(p)
+    except Exception as e:
+        entry["error"] = f"{type(e).__name__}: {e}"
+        raise
     finally:
         _running.remove(entry)
 
@@ -435,10 +501,12 @@ def _batch_kwargs(p, n):
 
 def process_images_inner(p: StableDiffusionProcessing) -> Processed:
     assert (len(p.prompt) > 0) if isinstance(p.prompt, list) else (p.prompt is not None)
-    entry = _running[-1] if _running else {"nested": False, "depth": 1, "batches": []}
+    entry = _running[-1] if _running else {"nested": False, "depth": 1, "batches": [],
+                                           "error": None}
     if not _running:
         process_images_log.append(entry)
     runner = p.scripts
+    devices.torch_gc()
 
     first_seed, first_subseed = get_fixed_seed(p.seed), get_fixed_seed(p.subseed)
     p.restore_faces = opts.face_restoration if p.restore_faces is None else p.restore_faces
@@ -500,6 +568,8 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
                            prompts=p.prompts)
         levels = np.clip(np.floor(np.asarray(latents, dtype=np.float64) + 0.5), 0, 255)
         decoded = np.moveaxis(levels, 3, 1).astype(np.float32) / 255.0  # (B, 3, H, W) in 0..1
+        del latents
+        devices.torch_gc()
         state.nextjob()
         if runner is not None:
             runner.postprocess_batch(p, decoded, batch_number=n)
@@ -736,6 +806,7 @@ def _paint(p, noise_seeds, prompts):
     state.sampling_steps, state.sampling_step = p.steps, 0
     if state.skipped or state.interrupted:  # the host's samplers stop at once
         return np.array(init)
+    working = _allocate_for_sampling(p, len(init))  # noqa: F841 (held while sampling)
     strength = 1.0 if p.denoising_strength is None else float(p.denoising_strength)
     painted = np.empty(init.shape)
     for i in range(len(init)):
