@@ -65,11 +65,15 @@ def generate(webui, image, *, settings, overrides: dict | None = None, **kwargs)
     return images
 
 
-def probe_extension(tmp_path: Path, action: str | None) -> Path:
+def probe_extension(tmp_path: Path, action: str | None, only_pass: int | None = None
+                    ) -> Path:
     """An always-on extension that interrupts or skips (``action``) when it runs inside a
-    face pass, or just runs there (None)."""
+    face pass (only the ``only_pass``-th face pass, counting from 1, when given), or just
+    runs there (None)."""
     return write_extension(tmp_path, "probe", f'''
         from modules import scripts, shared
+
+        FACE_PASSES = []
 
 
         class Probe(scripts.Script):
@@ -81,6 +85,9 @@ def probe_extension(tmp_path: Path, action: str | None) -> Path:
 
             def process_batch(self, p, *args, **kwargs):
                 # Inside the batch loop, as a click on Skip or Interrupt during sampling.
-                if {action!r} and getattr(p, "facepop_nested", False):
+                if not getattr(p, "facepop_nested", False):
+                    return
+                FACE_PASSES.append(id(p))
+                if {action!r} and {only_pass!r} in (None, len(FACE_PASSES)):
                     getattr(shared.state, {action!r})()
     ''')

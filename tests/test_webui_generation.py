@@ -200,6 +200,21 @@ def test_skip_in_the_face_pass_leaves_that_image_to_the_main_pass(webui, astrona
         assert pixel(output, FACE_CENTRE) == _colour_of(webui, seed, "photo")
 
 
+def test_a_later_batch_whose_face_pass_is_skipped_gets_no_mask_of_the_batch_before(
+        webui, astronaut, tmp_path) -> None:
+    webui.load_extension(ROOT)
+    webui.load_extension(probe_extension(tmp_path, action="skip", only_pass=2))
+    settings = dict(FACE_SETTINGS, face_pass_scripts="probe", separate_face_processing=True,
+                    face_prompt="face", face_denoising_strength=1.0)
+    images = _generate(webui, Image.fromarray(astronaut), settings=settings, n_iter=2)
+    (main,), _ = passes(webui)
+    assert [batch["image_mask_given"] for batch in main["batches"]] == [True, False]
+    first, second = [im for im in images if im.size == (TILE, TILE)][-2:]
+    assert pixel(first, FACE_CENTRE) == _colour_of(webui, main["seeds"][0], "face")
+    # the second image's face is the main pass's: nothing of the first batch protects it
+    assert pixel(second, FACE_CENTRE) == _colour_of(webui, main["seeds"][1], "photo")
+
+
 @pytest.mark.parametrize("broken", ["create_detector", "main_pass_mask"])
 def test_a_failure_inside_facepop_still_gives_the_normal_result(webui, astronaut, caplog,
                                                                 broken) -> None:

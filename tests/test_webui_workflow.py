@@ -102,6 +102,7 @@ def test_nothing_of_one_job_survives_into_the_next(webui, astronaut, coffee) -> 
                 "inpainting_mask_invert": job.inpainting_mask_invert,
                 "overlay_images": job.overlay_images, "mask_for_overlay": job.mask_for_overlay,
                 "paste_to": job.paste_to, "script_args": job.script_args,
+                "latent_masks": (job.mask is None, job.nmask is None),
                 "infotext": sorted(key for key in job.extra_generation_params
                                    if key.startswith("FacePop") or key.startswith("Mask"))}
 

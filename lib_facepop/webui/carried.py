@@ -13,10 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# Set by FacePop, or by the host's init() because of the mask FacePop gave it.
+# Set by FacePop, or by the host's init() because of the mask FacePop gave it (mask and
+# nmask: the latent masks the sampler blends with).
 CARRIED_FIELDS = ("init_images", "image_mask", "inpainting_fill", "inpaint_full_res",
                   "inpainting_mask_invert", "overlay_images", "mask_for_overlay", "paste_to",
-                  "script_args")
+                  "mask", "nmask", "script_args")
+# The user's own mask, how the main pass uses it, and what the host's init() derives from
+# a mask (a later init() without one leaves these as they were).
+MASK_FIELDS = ("image_mask", "inpainting_fill", "inpaint_full_res", "inpainting_mask_invert",
+               "overlay_images", "mask_for_overlay", "paste_to", "mask", "nmask")
 # Infotext entries the host's init() writes because of a mask.
 MASK_INFOTEXT_KEYS = ("Mask blur", "Mask mode", "Inpaint area", "Masked area padding",
                       "Masked content")
@@ -35,6 +40,12 @@ class CarriedFields:
         if isinstance(values["init_images"], list):
             values["init_images"] = list(values["init_images"])
         return CarriedFields(values, dict(p.extra_generation_params))
+
+    def restore_mask(self, p: Any) -> None:
+        """The user's own mask and mask settings, and the host's overlay and latent masks,
+        as the job began."""
+        for name in MASK_FIELDS:
+            setattr(p, name, self.values[name])
 
     def restore(self, p: Any, added_infotext: tuple[str, ...] = ()) -> None:
         """Put the fields back. The infotext entries FacePop added (``added_infotext``) and

@@ -233,6 +233,8 @@ class FacePopJob:
             p.init_images = [Image.fromarray(image) for image in composites]
             if face_mask is not None and face_mask.any():
                 self._protect_faces(face_mask)
+            else:  # no face processed in this batch: nothing to protect
+                self.carried.restore_mask(p)
         self._prepare_main_pass()
 
     def _hook_main_pass_again(self) -> None:
