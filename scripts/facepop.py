@@ -75,7 +75,7 @@ def _check_detection_in_background(_demo, _app) -> None:
 
     def check() -> None:
         try:
-            log.info("FacePop: %s", check_mediapipe())
+            check_mediapipe()  # says how it went itself
         except Exception as exc:
             log.error("FacePop can't detect faces in this WebUI: %s", exc)
 

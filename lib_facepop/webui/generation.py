@@ -106,9 +106,13 @@ def start_job(p: Any, args: tuple, host: HostServices) -> FacePopJob | None:
     """Called from the script's ``process`` hook."""
     if getattr(p, NESTED_MARK, False):
         return None
-    stale = job_of(p)
-    if stale is not None:  # the job before on this p ended without its postprocess
-        stale.end()
+    earlier = getattr(p, JOB_MARK, None)
+    if earlier is not None and earlier.p is not p:
+        # A copy of a job FacePop is working on (ADetailer opens other scripts' jobs again
+        # on copies of the job, docs/design.md section 4): the job is the original's.
+        return None
+    if earlier is not None:  # the job before on this p ended without its postprocess
+        earlier.end()
     try:
         settings = apply_xyz_overrides(p, FacePopSettings.from_args(args))
     except SettingsError as exc:
@@ -127,11 +131,15 @@ def start_job(p: Any, args: tuple, host: HostServices) -> FacePopJob | None:
 
 
 def job_of(p: Any) -> FacePopJob | None:
-    return getattr(p, JOB_MARK, None)
+    """The job FacePop is working on with this very `p` (a copy of it has none)."""
+    job = getattr(p, JOB_MARK, None)
+    return job if job is not None and job.p is p else None
 
 
 def end_job(p: Any) -> None:
-    """Called from ``postprocess``: nothing of this job survives into the next."""
+    """Called from ``postprocess``: nothing of this job survives into the next. The
+    postprocess of a copy of the job (ADetailer closes scripts' jobs on copies) ends
+    nothing."""
     job = job_of(p)
     if job is not None:
         job.end()
