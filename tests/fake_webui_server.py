@@ -252,15 +252,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.requests.append(body)
         if self._misbehave():
             return
+        request = self._validated(Img2ImgRequest, body)
+        if request is not None:
+            self._img2img(request)
+
+    # --- the WebUI's behaviour --------------------------------------------------------------
+    def _validated(self, model: Any, body: Any) -> Any:
+        """The request parsed by ``model`` as FastAPI does; None after FastAPI's 422."""
         try:
-            request = Img2ImgRequest.parse_obj(body)
+            return model.parse_obj(body)
         except ValidationError as exc:
             self._reply(422, {"detail": [dict(e, loc=["body", *e["loc"]])
                                          for e in exc.errors()]})
-            return
-        self._img2img(request)
+            return None
 
-    # --- the WebUI's behaviour --------------------------------------------------------------
+    def _out_of_memory(self) -> None:
+        self._reply(500, {"error": "RuntimeError", "detail": "", "body": "",
+                          "errors": "CUDA out of memory"})
+
     def _authorized(self) -> bool:
         wanted = self.server.behaviour.credentials
         if wanted is None:
@@ -325,14 +334,10 @@ class _Handler(BaseHTTPRequestHandler):
             if failing:
                 counters.extras_failures_left -= 1
         if failing:
-            self._reply(500, {"error": "RuntimeError", "detail": "", "body": "",
-                              "errors": "CUDA out of memory"})
+            self._out_of_memory()
             return
-        try:
-            request = ExtrasSingleImageRequest.parse_obj(body)
-        except ValidationError as exc:
-            self._reply(422, {"detail": [dict(e, loc=["body", *e["loc"]])
-                                         for e in exc.errors()]})
+        request = self._validated(ExtrasSingleImageRequest, body)
+        if request is None:
             return
         try:
             image = Image.fromarray(_decode(request.image))
@@ -438,8 +443,7 @@ class _Handler(BaseHTTPRequestHandler):
         if behaviour.delay:
             time.sleep(behaviour.delay)
         if failing:
-            self._reply(500, {"error": "RuntimeError", "detail": "", "body": "",
-                              "errors": "CUDA out of memory"})
+            self._out_of_memory()
         elif behaviour.status is not None:
             self._reply(behaviour.status, {"detail": behaviour.message})
         elif behaviour.not_json:
