@@ -4,7 +4,8 @@ Contract (docs/design.md section 3.1): ``detect IMAGE... --json`` prints one JSO
 per image per line, in the order given; ``run IMAGE... --out DIR`` writes DIR/<stem>.png
 per input. Exit status: 0 when every image was done (or skipped), 1 when any failed, 2 for
 a usage error found before any work (bad settings or flags, an output folder that can't be
-written, a server that refuses the credentials), 130 when interrupted.
+written, a server that refuses the credentials, an upscaler no server has), 130 when
+interrupted.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from lib_facepop.stderr_filter import stderr_without
 
 if TYPE_CHECKING:  # the commands import what they need when they run (fast --help)
     from lib_facepop.api_client import Credentials, WebUIServer
+    from lib_facepop.api_client.extras import ServerOffer
     from lib_facepop.batch.inputs import InputImage
     from lib_facepop.batch.progress import Tally
     from lib_facepop.batch.runner import BatchOptions, BatchRunner, Reader
@@ -502,16 +504,25 @@ def _execute(args: argparse.Namespace, plan: BatchOptions, images: Sequence[Inpu
              ) -> tuple[BatchRunner, Tally]:
     from lib_facepop.batch.progress import Progress
     from lib_facepop.batch.runner import BatchRunner
+    from lib_facepop.batch.server_tools import (
+        UnknownUpscalerError,
+        asker,
+        check_upscaler,
+        needs_server_tools,
+    )
     from lib_facepop.batch.servers import NoServerError, ServerSetupError, probe_servers
     from lib_facepop.standalone import build_parts, local_processor
 
     progress = Progress(len(images) + len(missing), sys.stderr,
                         interval=args.progress_interval)
     servers = _servers(args)
+    offers: dict[str, ServerOffer] = {}
     if servers:
+        ask = asker(offers) if needs_server_tools(plan.settings) else None
         try:
-            servers = probe_servers(servers, progress)
-        except ServerSetupError as exc:
+            servers = probe_servers(servers, progress, ask)
+            check_upscaler(plan.settings, offers)
+        except (ServerSetupError, UnknownUpscalerError) as exc:
             raise UsageError(str(exc)) from None
         except NoServerError as exc:
             raise CommandError(str(exc)) from None
@@ -519,7 +530,7 @@ def _execute(args: argparse.Namespace, plan: BatchOptions, images: Sequence[Inpu
                                         models_dir=args.models_dir)
     local = local_processor(args.processor or args.default_processor)
     runner = BatchRunner(plan, detector, mask_source, progress, servers=servers, local=local,
-                         reader=reader)
+                         reader=reader, offers=offers)
     return runner, runner.run(images, missing)
 
 

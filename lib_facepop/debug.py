@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -43,7 +44,8 @@ DEBUG_FILES = {
     "91-composite.png": "the result after pasting every face back",
     "contact-sheet.png": "the whole run in one picture",
     "run.json": "faces (docs/design.md section 3.1 form, with processed and index), "
-                "settings, prompts, seeds, timings",
+                "settings, prompts, seeds, upscaler per face, timings; on the command line "
+                "with --server also the server and its restorer and upscaler used",
 }
 
 SHEET_TILE_HEIGHT = 256
@@ -64,7 +66,10 @@ class DebugFolder:
         self.writer = writer
         self.clock = clock
 
-    def write(self, stem: str, result: PipelineResult, settings: FacePopSettings) -> Path:
+    def write(self, stem: str, result: PipelineResult, settings: FacePopSettings,
+              record: Mapping[str, Any] | None = None) -> Path:
+        """The folder of one run; ``record`` adds the host's own entries to run.json (the
+        command line: the server that processed the image and its tools)."""
         folder = self._new_folder(stem)
         pictures: dict[str, np.ndarray] = {
             "00-input.png": result.source,
@@ -87,7 +92,8 @@ class DebugFolder:
         pictures["contact-sheet.png"] = contact_sheet(result, pictures["01-detections.png"])
         for name, picture in pictures.items():
             self.writer(folder / name, picture)
-        (folder / "run.json").write_text(json.dumps(run_record(result, settings), indent=2))
+        run = dict(run_record(result, settings), **(record or {}))
+        (folder / "run.json").write_text(json.dumps(run, indent=2))
         log.info("FacePop debugging folder: %s", folder)
         return folder
 

@@ -8,9 +8,12 @@ log = logging.getLogger("lib_facepop")
 
 
 class Notices:
-    """Logs each distinct notice once. A pipeline holds one; a host may share one per job."""
+    """Logs each distinct notice once. A pipeline holds one; a host may share one per job.
 
-    def __init__(self, logger: logging.Logger | None = None) -> None:
+    ``logger`` may be an adapter that says where the notices come from (e.g. which server).
+    """
+
+    def __init__(self, logger: logging.Logger | logging.LoggerAdapter | None = None) -> None:
         self._logger = logger or log
         self._said: set[str] = set()
 

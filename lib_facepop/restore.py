@@ -11,7 +11,7 @@ from lib_facepop.blend import mix
 from lib_facepop.images import to_rgb8
 from lib_facepop.notices import Notices
 from lib_facepop.settings import FacePopSettings, option_spec
-from lib_facepop.tools import FaceRestorer, FaceTools
+from lib_facepop.tools import FaceRestorer, FaceTools, ToolHostError
 from lib_facepop.upscale import conform_size
 
 
@@ -33,12 +33,15 @@ def resolve_restorer(settings: FacePopSettings, tools: FaceTools, notices: Notic
 def restore_faces(faces: Sequence[np.ndarray], restorer: FaceRestorer,
                   settings: FacePopSettings, notices: Notices) -> list[np.ndarray | None]:
     """Each face restored and mixed in at ``restore_visibility``; None for a face whose
-    restoration failed (announced once; that face goes on unrestored)."""
+    restoration failed (announced once; that face goes on unrestored). A failure of the
+    restorer's host (``ToolHostError``) is raised."""
     restored: list[np.ndarray | None] = []
     for i, face in enumerate(faces):
         try:
             result = to_rgb8(restorer.restore(face, settings.codeformer_weight),
                              name=f"face {i} from restorer {restorer.name!r}")
+        except ToolHostError:
+            raise
         except Exception as exc:
             notices.warning(f"restorer-failed:{restorer.name}",
                             "FacePop: face restoration with %s failed (%s); faces it "

@@ -3,6 +3,11 @@
 The core has no restorer model of its own and only plain resampling as an upscaler. A host
 (the WebUI's restorers and upscalers, or a server's extras API) hands its own in a
 ``FaceTools`` bundle; the settings name which one a run uses.
+
+A tool that fails is announced once and the pipeline goes on without it, except where the
+failure is its host's (``ToolHostError``: a server that did not answer, or answered
+wrongly): that one is let through, so the host can do the image elsewhere or fail it
+rather than write a result that silently lacks what was asked for.
 """
 
 from __future__ import annotations
@@ -12,6 +17,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+
+
+class ToolHostError(Exception):
+    """A tool's host could not do the request (e.g. a WebUI server's extras API failed).
+
+    The pipeline does not fall back for it but lets it through to the host.
+    """
 
 
 class Upscaler(Protocol):

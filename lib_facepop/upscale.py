@@ -16,7 +16,7 @@ from lib_facepop.geometry import FaceCrop
 from lib_facepop.images import to_rgb8
 from lib_facepop.notices import Notices
 from lib_facepop.settings import DEFAULT_UPSCALER
-from lib_facepop.tools import FaceTools, Upscaler
+from lib_facepop.tools import FaceTools, ToolHostError, Upscaler
 from lib_facepop.warp import warp
 
 # Upscaler names FacePop handles itself (compared ignoring case); "none" means one bicubic
@@ -31,6 +31,12 @@ class LanczosUpscaler:
 
     def upscale(self, image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return cv2.resize(image, (int(size[0]), int(size[1])), interpolation=cv2.INTER_LANCZOS4)
+
+
+def is_builtin_upscaler(name: str) -> bool:
+    """Whether FacePop enlarges with ``name`` itself (blank, "Lanczos", "None"), without a
+    host's upscaler."""
+    return name.strip().lower() in ("", DEFAULT_UPSCALER.lower(), DIRECT)
 
 
 def resolve_upscaler(name: str, tools: FaceTools, notices: Notices) -> Upscaler | None:
@@ -65,7 +71,8 @@ def cut_upright(image: np.ndarray, crop: FaceCrop, upscaler: Upscaler | None,
     enlarged it (None when it was resampled in one step).
 
     Parts of the crop beyond the image border are mirrored in. An upscaler that fails is
-    announced once and Lanczos takes over.
+    announced once and Lanczos takes over; a failure of its host (``ToolHostError``) is
+    raised.
     """
     if upscaler is None or not enlarges(crop):
         return warp(image, crop.to_aligned(), crop.output_size, border="reflect",
@@ -79,6 +86,8 @@ def cut_upright(image: np.ndarray, crop: FaceCrop, upscaler: Upscaler | None,
         enlarged = to_rgb8(upscaler.upscale(native, crop.output_size),
                            name=f"upscaler {upscaler.name!r}")
         used = upscaler.name
+    except ToolHostError:
+        raise
     except Exception as exc:
         notices.warning(f"upscaler-failed:{upscaler.name}",
                         "FacePop: upscaler %r failed (%s); faces are enlarged with Lanczos "

@@ -18,14 +18,30 @@ v1.10.1):
   ``{"error": "ValueError", ..., "errors": "images do not match"}``.
 * ``--api-auth``: every route wants HTTP Basic credentials; none gives 401 "Not
   authenticated", wrong ones 401 "Incorrect username or password".
-* ``GET /sdapi/v1/samplers`` lists samplers.
+* ``GET /sdapi/v1/samplers`` lists samplers; ``GET /sdapi/v1/face-restorers`` and
+  ``GET /sdapi/v1/upscalers`` list the restorers and upscalers it has (``Behaviour``).
+* ``POST /sdapi/v1/extra-single-image`` takes ``ExtrasSingleImageRequest`` (pydantic 1,
+  with its ranges: a visibility above 1 gets 422) and runs the postprocessing scripts in
+  their order, as ``modules/postprocessing.run_extras`` does: Upscale (upscaler_1 "None"
+  skips it; an unknown name fails the assertion, HTTP 500; "scale by" or "upscale to" the
+  larger ratio, the upscaler applied up to three times until the size is reached, then
+  resized with Lanczos to the size rounded down to 8 px, then with "crop to fit" pasted
+  centred on a black canvas of the target size), GFPGAN, CodeFormer (each when its
+  visibility is not 0, blended with the image at that visibility); the reply is
+  ``{"html_info", "image"}``.
 
 The "sample" of each item is its init image inverted, with the item's seed written into
-the first pixel (as three bytes), so a test can check which seed each face got.
+the first pixel (as three bytes), so a test can check which seed each face got. A model
+upscaler here enlarges by its scale with nearest neighbours and copies the red channel into
+the blue one (``upscaled_by_model``); Lanczos and Nearest resize as the WebUI does. A
+restorer lightens the face and writes its mark and CodeFormer's weight into the first
+pixel (``restored_by``).
 
 ``Behaviour`` makes it misbehave: slow, HTTP 500 for the first n requests or always, an
 answer that is not JSON, images of the wrong size or number, a 4xx with a message, or
-dying after n answers (the connection dropped, nothing listening any more).
+dying after n answers (the connection dropped, nothing listening any more); the extras
+route separately: HTTP 500 for the first n requests, images of the wrong size, a restorer
+that finds no face (and returns the image as it was).
 """
 
 from __future__ import annotations
@@ -41,12 +57,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import cv2
 import numpy as np
 from PIL import Image
-from pydantic import ValidationError, create_model
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 # The fields of StableDiffusionImg2ImgProcessingAPI in v1.10.1: the __init__ fields of
 # StableDiffusionProcessing and StableDiffusionProcessingImg2Img less API_NOT_ALLOWED, plus
@@ -79,6 +95,52 @@ SAMPLERS = [{"name": "Euler a", "aliases": ["k_euler_a", "k_euler_ancestral"], "
 LATENT_GRID = 8
 
 
+class ExtrasSingleImageRequest(BaseModel):
+    """modules/api/models.py ExtrasBaseRequest + ExtrasSingleImageRequest of v1.10.1."""
+
+    resize_mode: Literal[0, 1] = 0
+    show_extras_results: bool = True
+    gfpgan_visibility: float = Field(default=0, ge=0, le=1, allow_inf_nan=False)
+    codeformer_visibility: float = Field(default=0, ge=0, le=1, allow_inf_nan=False)
+    codeformer_weight: float = Field(default=0, ge=0, le=1, allow_inf_nan=False)
+    upscaling_resize: float = Field(default=2, gt=0)
+    upscaling_resize_w: int = Field(default=512, ge=1)
+    upscaling_resize_h: int = Field(default=512, ge=1)
+    upscaling_crop: bool = True
+    upscaler_1: str = "None"
+    upscaler_2: str = "None"
+    extras_upscaler_2_visibility: float = Field(default=0, ge=0, le=1, allow_inf_nan=False)
+    upscale_first: bool = False
+    image: str = ""
+
+
+RESTORERS = ("CodeFormer", "GFPGAN")
+# (name, scale) as v1.10.1 lists them with the ESRGAN and R-ESRGAN models installed; None,
+# Lanczos and Nearest show the scale 4 of their data too.
+UPSCALERS = (("None", 4), ("Lanczos", 4), ("Nearest", 4), ("ESRGAN_4x", 4),
+             ("R-ESRGAN 4x+", 4), ("R-ESRGAN 4x+ Anime6B", 4))
+_RESAMPLING_UPSCALERS = {"Lanczos": Image.LANCZOS, "Nearest": Image.NEAREST}
+RESTORER_MARKS = {"GFPGAN": 1, "CodeFormer": 2}
+"""The green value of a restored face's first pixel: which restorer it went through."""
+
+
+def upscaled_by_model(image: np.ndarray, scale: int) -> np.ndarray:
+    """One pass of a model upscaler here: nearest neighbours, the red channel copied into
+    the blue one (a mark that survives more passes and resizing)."""
+    enlarged = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+    enlarged[..., 2] = enlarged[..., 0]
+    return enlarged
+
+
+def restored_by(name: str, image: np.ndarray, weight: float) -> np.ndarray:
+    """A restorer's face: lightened, its mark and (CodeFormer) the weight in the first
+    pixel."""
+    restored = (image // 2 + 64).astype(np.uint8)
+    restored[0, 0] = (round(weight * 255) if name == "CodeFormer" else 0,
+                      RESTORER_MARKS[name], 0)
+    return restored
+
+
 @dataclass
 class Behaviour:
     """How the server misbehaves; a test may change it while the server runs."""
@@ -100,12 +162,24 @@ class Behaviour:
     """Want these HTTP Basic credentials on every route (the WebUI's --api-auth)."""
     die_after: int | None = None
     """After this many img2img answers, the next request kills the server."""
+    restorers: tuple[str, ...] = RESTORERS
+    """The face restorers it has."""
+    upscalers: tuple[tuple[str, int], ...] = UPSCALERS
+    """The upscalers it has: (name, scale)."""
+    extras_fail_first: int = 0
+    """Answer HTTP 500 to this many extras requests first."""
+    extras_image_size: tuple[int, int] | None = None
+    """Return extras images of this (width, height) instead."""
+    restorer_finds_no_face: bool = False
+    """The restorers find no face and return the image as it was (as the WebUI's do when
+    their face detector finds none, or their model can't load)."""
 
 
 @dataclass
 class _Counters:
     img2img_answers: int = 0
     failures_left: int = 0
+    extras_failures_left: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -146,8 +220,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if not self._authorized():
             return
+        behaviour = self.server.behaviour
         if self.path == "/sdapi/v1/samplers":
             self._reply(200, SAMPLERS)
+        elif self.path == "/sdapi/v1/face-restorers":
+            self._reply(200, [{"name": name, "cmd_dir": None} for name in behaviour.restorers])
+        elif self.path == "/sdapi/v1/upscalers":
+            self._reply(200, [{"name": name, "model_name": None, "model_path": None,
+                               "model_url": None, "scale": float(scale)}
+                              for name, scale in behaviour.upscalers])
         else:
             self._reply(404, {"detail": "Not Found"})
 
@@ -156,7 +237,7 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length)
         if not self._authorized():
             return
-        if self.path != "/sdapi/v1/img2img":
+        if self.path not in ("/sdapi/v1/img2img", "/sdapi/v1/extra-single-image"):
             self._reply(404, {"detail": "Not Found"})
             return
         try:
@@ -165,18 +246,30 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(422, {"detail": [{"loc": ["body", exc.pos], "msg": exc.msg,
                                           "type": "value_error.jsondecode"}]})
             return
+        if self.path == "/sdapi/v1/extra-single-image":
+            self._extras_request(body)
+            return
         self.server.requests.append(body)
         if self._misbehave():
             return
+        request = self._validated(Img2ImgRequest, body)
+        if request is not None:
+            self._img2img(request)
+
+    # --- the WebUI's behaviour --------------------------------------------------------------
+    def _validated(self, model: Any, body: Any) -> Any:
+        """The request parsed by ``model`` as FastAPI does; None after FastAPI's 422."""
         try:
-            request = Img2ImgRequest.parse_obj(body)
+            return model.parse_obj(body)
         except ValidationError as exc:
             self._reply(422, {"detail": [dict(e, loc=["body", *e["loc"]])
                                          for e in exc.errors()]})
-            return
-        self._img2img(request)
+            return None
 
-    # --- the WebUI's behaviour --------------------------------------------------------------
+    def _out_of_memory(self) -> None:
+        self._reply(500, {"error": "RuntimeError", "detail": "", "body": "",
+                          "errors": "CUDA out of memory"})
+
     def _authorized(self) -> bool:
         wanted = self.server.behaviour.credentials
         if wanted is None:
@@ -233,6 +326,104 @@ class _Handler(BaseHTTPRequestHandler):
                           "parameters": json.loads(request.json()),
                           "info": json.dumps({"seed": seed})})
 
+    def _extras_request(self, body: Any) -> None:
+        self.server.extras_requests.append(body)
+        counters = self.server.counters
+        with counters.lock:
+            failing = counters.extras_failures_left > 0
+            if failing:
+                counters.extras_failures_left -= 1
+        if failing:
+            self._out_of_memory()
+            return
+        request = self._validated(ExtrasSingleImageRequest, body)
+        if request is None:
+            return
+        try:
+            image = Image.fromarray(_decode(request.image))
+        except Exception:
+            self._reply(500, {"detail": "Invalid encoded image"})
+            return
+        try:
+            image, info = self._postprocess(image, request)
+        except (AssertionError, AttributeError) as exc:
+            self._reply(500, {"error": type(exc).__name__, "detail": "", "body": "",
+                              "errors": str(exc)})
+            return
+        result = np.asarray(image.convert("RGB"))
+        size = self.server.behaviour.extras_image_size
+        if size is not None:
+            result = cv2.resize(result, size)
+        infotext = ", ".join(f"{k}: {v}" for k, v in info.items())
+        self._reply(200, {"html_info": f"<p>{infotext}</p>", "image": _encode(result)})
+
+    def _postprocess(self, image: Image.Image, request: ExtrasSingleImageRequest
+                     ) -> tuple[Image.Image, dict[str, Any]]:
+        """scripts/postprocessing_upscale.py, _gfpgan.py, _codeformer.py, in that order."""
+        behaviour = self.server.behaviour
+        info: dict[str, Any] = {}
+        scales = dict(behaviour.upscalers)
+        name = None if request.upscaler_1 == "None" else request.upscaler_1
+        assert name is None or name in scales, f"could not find upscaler named {name}"
+        second = None if request.upscaler_2 == "None" else request.upscaler_2
+        assert second is None or second in scales, f"could not find upscaler named {second}"
+        if name is not None:
+            image = self._upscale(image, request, name, scales[name], info)
+        for restorer, visibility in (("GFPGAN", request.gfpgan_visibility),
+                                     ("CodeFormer", request.codeformer_visibility)):
+            if visibility == 0:
+                continue
+            if restorer not in behaviour.restorers:
+                raise AttributeError("'NoneType' object has no attribute 'restore'")
+            pixels = np.asarray(image.convert("RGB"))
+            if not behaviour.restorer_finds_no_face:
+                pixels = restored_by(restorer, pixels, request.codeformer_weight)
+            restored = Image.fromarray(pixels)
+            if visibility < 1.0:
+                restored = Image.blend(image, restored, visibility)
+            image = restored
+            info[f"{restorer} visibility"] = round(visibility, 3)
+            if restorer == "CodeFormer":
+                info["CodeFormer weight"] = round(request.codeformer_weight, 3)
+        return image, info
+
+    @staticmethod
+    def _upscale(image: Image.Image, request: ExtrasSingleImageRequest, name: str,
+                 model_scale: int, info: dict[str, Any]) -> Image.Image:
+        """ScriptPostprocessingUpscale.upscale and modules/upscaler.Upscaler.upscale."""
+        width, height = request.upscaling_resize_w, request.upscaling_resize_h
+        if request.resize_mode == 1:
+            scale = max(width / image.width, height / image.height)
+            info["Postprocess upscale to"] = f"{width}x{height}"
+        else:
+            scale = request.upscaling_resize
+            info["Postprocess upscale by"] = scale
+        dest_w = int((image.width * scale) // 8 * 8)
+        dest_h = int((image.height * scale) // 8 * 8)
+        for attempt in range(3):
+            if image.width >= dest_w and image.height >= dest_h and (attempt > 0
+                                                                     or scale != 1):
+                break
+            shape = image.size
+            if name in _RESAMPLING_UPSCALERS:
+                image = image.resize((int(image.width * scale), int(image.height * scale)),
+                                     resample=_RESAMPLING_UPSCALERS[name])
+            else:
+                image = Image.fromarray(upscaled_by_model(np.asarray(image.convert("RGB")),
+                                                          model_scale))
+            if shape == image.size:
+                break
+        if image.size != (dest_w, dest_h):
+            image = image.resize((dest_w, dest_h), resample=Image.LANCZOS)
+        if request.resize_mode == 1 and request.upscaling_crop:
+            cropped = Image.new("RGB", (width, height))
+            cropped.paste(image, box=(width // 2 - image.width // 2,
+                                      height // 2 - image.height // 2))
+            image = cropped
+            info["Postprocess crop to"] = f"{image.width}x{image.height}"
+        info["Postprocess upscaler"] = name
+        return image
+
     # --- misbehaviour -------------------------------------------------------------------------
     def _misbehave(self) -> bool:
         """True when the request got a misbehaving answer (or none)."""
@@ -252,8 +443,7 @@ class _Handler(BaseHTTPRequestHandler):
         if behaviour.delay:
             time.sleep(behaviour.delay)
         if failing:
-            self._reply(500, {"error": "RuntimeError", "detail": "", "body": "",
-                              "errors": "CUDA out of memory"})
+            self._out_of_memory()
         elif behaviour.status is not None:
             self._reply(behaviour.status, {"detail": behaviour.message})
         elif behaviour.not_json:
@@ -293,8 +483,12 @@ class FakeWebUI(ThreadingHTTPServer):
     def __init__(self, behaviour: Behaviour | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[dict] = []
+        """The img2img requests, in order."""
+        self.extras_requests: list[dict] = []
+        """The extras (extra-single-image) requests, in order."""
         self.behaviour = behaviour or Behaviour()
-        self.counters = _Counters(failures_left=self.behaviour.fail_first)
+        self.counters = _Counters(failures_left=self.behaviour.fail_first,
+                                  extras_failures_left=self.behaviour.extras_fail_first)
         self._killed = threading.Event()
         self.dead = threading.Event()
         """Set once a killed server listens no more."""

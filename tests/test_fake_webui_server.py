@@ -1,15 +1,18 @@
 """The loopback WebUI (tests/fake_webui_server.py) answers as A1111 v1.10.1 does, in the
 ways the client tests rely on: request validation, seeds, grids, the latent grid, the
-mask overlay, credentials and its misbehaviours."""
+mask overlay, credentials, the extras API (restorers, upscalers, their order, sizes and
+refusals) and its misbehaviours."""
 
 from __future__ import annotations
 
 import base64
+import json
 import urllib.request
 
 import numpy as np
+from PIL import Image
 
-from tests.fake_webui_server import _decode, _encode, running_fake_webui, seed_in
+from tests.fake_webui_server import _decode, _encode, restored_by, running_fake_webui, seed_in
 from tests.helpers import post_json
 
 
@@ -109,3 +112,112 @@ def test_it_dies_after_the_answers_it_was_given() -> None:
         except OSError as exc:
             third = type(exc.reason if hasattr(exc, "reason") else exc).__name__
     assert (first, second, third) == (200, "no answer", "ConnectionRefusedError")
+
+
+# --- the extras API and the lists of restorers and upscalers ----------------------------------
+
+def _get_json(url: str) -> list:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _photo(height: int, width: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def test_it_lists_its_face_restorers_and_upscalers_in_the_webuis_form() -> None:
+    with running_fake_webui(restorers=("GFPGAN",),
+                            upscalers=(("None", 4), ("SwinIR 4x", 4))) as server:
+        restorers = _get_json(f"{server.url}/sdapi/v1/face-restorers")
+        upscalers = _get_json(f"{server.url}/sdapi/v1/upscalers")
+    assert restorers == [{"name": "GFPGAN", "cmd_dir": None}]
+    assert [u["name"] for u in upscalers] == ["None", "SwinIR 4x"]
+    assert set(upscalers[1]) == {"name", "model_name", "model_path", "model_url", "scale"}
+
+
+def test_restoration_keeps_the_size_and_blends_at_its_visibility() -> None:
+    image = _photo(48, 64)
+    with running_fake_webui() as server:
+        status, reply = post_json(f"{server.url}/sdapi/v1/extra-single-image",
+                                  {"image": _encode(image), "codeformer_visibility": 0.5,
+                                   "codeformer_weight": 0.7, "upscaling_resize": 1})
+    restored = Image.fromarray(restored_by("CodeFormer", image, 0.7))
+    expected = np.asarray(Image.blend(Image.fromarray(image), restored, 0.5))
+    assert status == 200
+    assert np.array_equal(_decode(reply["image"]), expected)
+    assert "CodeFormer weight: 0.7" in reply["html_info"]
+
+
+def test_gfpgan_runs_before_codeformer_each_at_its_visibility() -> None:
+    image = _photo(32, 32)
+    with running_fake_webui() as server:
+        _, reply = post_json(f"{server.url}/sdapi/v1/extra-single-image",
+                             {"image": _encode(image), "gfpgan_visibility": 1,
+                              "codeformer_visibility": 1, "codeformer_weight": 0.2})
+    expected = restored_by("CodeFormer", restored_by("GFPGAN", image, 0.2), 0.2)
+    assert np.array_equal(_decode(reply["image"]), expected)
+
+
+def test_upscale_to_scales_by_the_larger_ratio_and_rounds_down_to_8_px() -> None:
+    image = _photo(20, 30)
+    body = {"image": _encode(image), "resize_mode": 1, "upscaling_resize_w": 100,
+            "upscaling_resize_h": 100, "upscaler_1": "R-ESRGAN 4x+"}
+    with running_fake_webui() as server:
+        _, loose = post_json(f"{server.url}/sdapi/v1/extra-single-image",
+                             dict(body, upscaling_crop=False))
+        _, cropped = post_json(f"{server.url}/sdapi/v1/extra-single-image", body)
+    loose_image, cropped_image = _decode(loose["image"]), _decode(cropped["image"])
+    # scale max(100/30, 100/20) = 5: 150x100, rounded down to 144x96
+    assert loose_image.shape == (96, 144, 3)
+    assert np.array_equal(loose_image[..., 2], loose_image[..., 0])  # the model's mark
+    # crop to fit: centred on a black 100x100 canvas (2 rows above, 2 below)
+    assert cropped_image.shape == (100, 100, 3)
+    assert not cropped_image[:2].any() and not cropped_image[98:].any()
+    assert np.array_equal(cropped_image[2:98], loose_image[:, 22:122])
+
+
+def test_lanczos_on_the_server_resizes_by_the_asked_scale() -> None:
+    image = _photo(16, 16)
+    with running_fake_webui() as server:
+        _, reply = post_json(f"{server.url}/sdapi/v1/extra-single-image",
+                             {"image": _encode(image), "upscaling_resize": 3,
+                              "upscaler_1": "Lanczos"})
+    expected = np.asarray(Image.fromarray(image).resize((48, 48), resample=Image.LANCZOS))
+    assert np.array_equal(_decode(reply["image"]), expected)
+
+
+def test_the_extras_route_refuses_what_the_webui_refuses() -> None:
+    image = _encode(_photo(16, 16))
+    route = "/sdapi/v1/extra-single-image"
+    with running_fake_webui(restorers=("GFPGAN",)) as server:
+        out_of_range = post_json(f"{server.url}{route}",
+                                 {"image": image, "codeformer_visibility": 1.5, "resize_mode": 2})
+        unknown = post_json(f"{server.url}{route}", {"image": image, "upscaler_1": "4x-Foo"})
+        no_image = post_json(f"{server.url}{route}", {"gfpgan_visibility": 1})
+        missing = post_json(f"{server.url}{route}", {"image": image,
+                                                     "codeformer_visibility": 1})
+    assert out_of_range[0] == 422
+    assert {tuple(e["loc"]) for e in out_of_range[1]["detail"]} == {
+        ("body", "codeformer_visibility"), ("body", "resize_mode")}
+    assert unknown == (500, {"error": "AssertionError", "detail": "", "body": "",
+                             "errors": "could not find upscaler named 4x-Foo"})
+    assert no_image == (500, {"detail": "Invalid encoded image"})
+    assert missing[0] == 500 and missing[1]["error"] == "AttributeError"
+
+
+def test_the_extras_route_misbehaves_as_told() -> None:
+    body = {"image": _encode(_photo(16, 16)), "gfpgan_visibility": 1}
+    with running_fake_webui(extras_fail_first=1, extras_image_size=(8, 4)) as server:
+        first = post_json(f"{server.url}/sdapi/v1/extra-single-image", body)
+        second = post_json(f"{server.url}/sdapi/v1/extra-single-image", body)
+    assert (first[0], first[1]["errors"]) == (500, "CUDA out of memory")
+    assert second[0] == 200 and _decode(second[1]["image"]).shape == (4, 8, 3)
+    assert len(server.extras_requests) == 2 and server.requests == []
+
+
+def test_a_restorer_that_finds_no_face_returns_the_image_as_it_was() -> None:
+    image = _photo(24, 24)
+    with running_fake_webui(restorer_finds_no_face=True) as server:
+        _, reply = post_json(f"{server.url}/sdapi/v1/extra-single-image",
+                             {"image": _encode(image), "codeformer_visibility": 1})
+    assert np.array_equal(_decode(reply["image"]), image)

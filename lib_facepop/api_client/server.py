@@ -1,8 +1,11 @@
 """One WebUI server over HTTP: JSON requests with authentication, retries with backoff on
 what may pass (no connection, timeouts, 5xx, a reply that is not JSON), none on what will
-not (4xx, whose message is shown), and checked image replies.
+not (4xx, whose message is shown), and checked image replies: img2img, the extras API
+(face restoration, upscaling) and the lists of face restorers and upscalers.
 
-Errors say whose fault they are, so a caller can decide what to do with the image:
+Errors say whose fault they are, so a caller can decide what to do with the image (all are
+``ToolHostError``: a restorer or upscaler on the server that fails this way fails the image
+instead of being left out):
 
 * ``ServerUnavailableError``: the server failed (after the retries); another server may do
   the same request.
@@ -33,10 +36,14 @@ from PIL import Image
 
 from lib_facepop.errors import FacePopError
 from lib_facepop.images import pil_to_array, to_rgb8
+from lib_facepop.tools import ToolHostError
 
 log = logging.getLogger(__name__)
 
 IMG2IMG_ROUTE = "/sdapi/v1/img2img"
+EXTRAS_ROUTE = "/sdapi/v1/extra-single-image"
+FACE_RESTORERS_ROUTE = "/sdapi/v1/face-restorers"
+UPSCALERS_ROUTE = "/sdapi/v1/upscalers"
 PROBE_ROUTE = "/sdapi/v1/samplers"
 LATENT_GRID = 8
 """The WebUI samples in latents of 1/8 the size: images come back in multiples of 8 px."""
@@ -44,7 +51,7 @@ _SERVER_LEVEL_STATUSES = (401, 403, 404, 405)
 _DETAIL_LENGTH = 300
 
 
-class ServerError(FacePopError, RuntimeError):
+class ServerError(FacePopError, ToolHostError, RuntimeError):
     """A WebUI server could not do a request."""
 
     def __init__(self, url: str, message: str) -> None:
@@ -166,11 +173,31 @@ class WebUIServer:
             raise BadReplyError(self.url, f"returned {len(encoded)} image(s) for {count}")
         images = [self._decode(item) for item in encoded]
         for image in images:
-            size = (int(image.shape[1]), int(image.shape[0]))
-            if size not in sizes:
-                raise BadReplyError(self.url, f"returned a {size[0]}x{size[1]} image for "
-                                              f"{sizes[0][0]}x{sizes[0][1]}")
+            self._check_size(image, sizes)
         return images
+
+    def extras(self, body: dict[str, Any], sizes: Sequence[tuple[int, int]], what: str
+               ) -> np.ndarray:
+        """POST a single-image extras request; its RGB image, of one of ``sizes`` (width,
+        height), or BadReplyError naming ``what`` was asked (e.g. "CodeFormer")."""
+        reply = self.request("POST", EXTRAS_ROUTE, body)
+        encoded = reply.get("image") if isinstance(reply, dict) else None
+        if not isinstance(encoded, str) or not encoded:
+            raise BadReplyError(self.url, f"{EXTRAS_ROUTE} ({what}) answered without an "
+                                          f"'image'")
+        image = self._decode(encoded)
+        self._check_size(image, sizes, f"{what} ")
+        return image
+
+    def names(self, route: str) -> list[str]:
+        """The ``name`` of each item a listing route answers with, in its order (face
+        restorers, upscalers)."""
+        reply = self.request("GET", route)
+        if not isinstance(reply, list) or not all(
+                isinstance(item, dict) and isinstance(item.get("name"), str) for item in reply):
+            raise BadReplyError(self.url, f"{route} did not answer with a list of named "
+                                          f"items")
+        return [item["name"] for item in reply]
 
     # --- the machinery ------------------------------------------------------------------
     def request(self, method: str, route: str, body: Any = None) -> Any:
@@ -242,6 +269,13 @@ class WebUIServer:
         elif exc.code == 404:
             detail = f"{detail} (is the WebUI running with --api?)"
         return ServerRefusedError(self.url, exc.code, detail)
+
+    def _check_size(self, image: np.ndarray, sizes: Sequence[tuple[int, int]],
+                    what: str = "") -> None:
+        size = (int(image.shape[1]), int(image.shape[0]))
+        if size not in sizes:
+            raise BadReplyError(self.url, f"{what}returned a {size[0]}x{size[1]} image for "
+                                          f"{sizes[0][0]}x{sizes[0][1]}")
 
     def _decode(self, encoded: Any) -> np.ndarray:
         if not isinstance(encoded, str):

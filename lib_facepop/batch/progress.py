@@ -8,6 +8,7 @@ to stderr, so stdout stays free for what a command prints as its result.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -118,6 +119,24 @@ class Progress:
             self._bar.write(line, file=self.stream)
         else:
             print(line, file=self.stream, flush=True)
+
+
+class ProgressLog(logging.LoggerAdapter):
+    """A logger whose records (at its level or above) become progress lines, each naming
+    ``where`` they come from (a server's URL) if given: the pipeline's notices (a tool not
+    available, or failing) in a batch, said like the batch's own lines and above its bar."""
+
+    def __init__(self, logger: logging.Logger, progress: Progress, where: str = "") -> None:
+        super().__init__(logger, {})
+        self.progress = progress
+        self.where = where
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if not self.isEnabledFor(level):
+            return
+        text = str(msg) % args if args else str(msg)
+        text = text.removeprefix("FacePop: ")
+        self.progress.say(f"{self.where}: {text}" if self.where else text)
 
 
 def summary_lines(tally: Tally, seconds: float, interrupted: bool = False) -> list[str]:

@@ -4,30 +4,39 @@ Each image is on its own: whatever goes wrong with one (unreadable, too large, a
 refused, a bug) is reported in one line and the batch goes on. Without servers the work
 happens image after image. With servers, this thread reads and analyses the images (the
 CPU part: detection, alignment, masks) while one worker per server does the face pass,
-the main pass, the paste-back and the writing, so every server is kept busy.
+restoration, the main pass, the paste-back and the writing, so every server is kept busy.
+Each server's worker uses that server's restorers and upscalers (``server_tools``); when
+small faces are enlarged by a server's upscaler, this thread only detects the faces and the
+worker cuts them out, so an image's faces are enlarged by the server that processes them.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from lib_facepop.api_client import WebUIServer
+from lib_facepop.api_client.extras import ServerOffer
 from lib_facepop.api_client.main_pass import main_pass
 from lib_facepop.batch.inputs import InputImage
 from lib_facepop.batch.outputs import OutputFolder
-from lib_facepop.batch.progress import Progress, Tally, failure_reason
+from lib_facepop.batch.progress import Progress, ProgressLog, Tally, failure_reason
+from lib_facepop.batch.server_tools import tool_set, upscales_on_servers
 from lib_facepop.batch.servers import ServerWorkers
 from lib_facepop.debug import DebugFolder
 from lib_facepop.detect import FaceDetector
 from lib_facepop.face_pass import MAX_SEED, MainJob
+from lib_facepop.faces import Face
 from lib_facepop.images import LoadedImage, read_image, restore_transparency
 from lib_facepop.masks import MaskSource
+from lib_facepop.notices import Notices
 from lib_facepop.pipeline import FacePipeline, PipelineResult, PreparedImage
 from lib_facepop.processors import FaceProcessor, IdentityProcessor
 from lib_facepop.processors.webui_client import (
@@ -36,10 +45,14 @@ from lib_facepop.processors.webui_client import (
     WebUIServerProcessor,
 )
 from lib_facepop.settings import FacePopSettings
+from lib_facepop.tools import FaceTools
 
 log = logging.getLogger(__name__)
 
 Reader = Callable[[InputImage], LoadedImage]
+UNCHANGED_BY_RESTORER = ("had a face the server's face restoration returned unchanged (the "
+                         "restorer found no face in the crop, or could not load its model; "
+                         "the server's log says which)")
 
 
 @dataclass(frozen=True)
@@ -59,18 +72,27 @@ class BatchOptions:
 
 @dataclass
 class _Job:
-    """One image, analysed and ready for its passes."""
+    """One image, its faces found (and cut out and masked, unless a server does that),
+    ready for its passes."""
 
     source: InputImage
     loaded: LoadedImage
-    analysed: PreparedImage
     main: MainJob
+    detected: list[Face]
+    faces: list[Face]
+    """The faces to process, in order."""
+    analysed: PreparedImage | None
+    """None: the faces are cut out by the server that processes the image."""
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class BatchRunner:
     def __init__(self, options: BatchOptions, detector: FaceDetector, mask_source: MaskSource,
                  progress: Progress, *, servers: Sequence[WebUIServer] = (),
-                 local: FaceProcessor | None = None, reader: Reader | None = None) -> None:
+                 local: FaceProcessor | None = None, reader: Reader | None = None,
+                 offers: Mapping[str, ServerOffer] | None = None) -> None:
+        """``offers``: what each server (by URL) has of the restorers and upscalers the
+        settings ask for; a server without one lends the pipeline no tools."""
         self.options = options
         self.settings = options.settings
         self.detector = detector
@@ -79,6 +101,9 @@ class BatchRunner:
         self.servers = list(servers)
         self.local = local or IdentityProcessor()
         self.reader = reader or self._read
+        self.offers = dict(offers or {})
+        self.notices = Notices(ProgressLog(log, progress))  # this thread's: once per run
+        self.cut_on_servers = bool(self.servers) and upscales_on_servers(self.settings)
         self.written: list[Path] = []
         self.debug_folders: list[Path] = []
         self._seeds = random.SystemRandom()
@@ -115,7 +140,7 @@ class BatchRunner:
             log.debug("FacePop: %s failed", name, exc_info=True)
             self.progress.failed(name, failure_reason(exc, name))
             return
-        needs_server = bool(job.analysed.faces) or self.options.main_pass
+        needs_server = bool(job.faces) or self.options.main_pass
         if workers is not None and needs_server:
             workers.put(job)
             return
@@ -134,20 +159,45 @@ class BatchRunner:
         loaded = self.reader(image)
         for note in loaded.notes:
             self.progress.note(image.shown, note.text)
-        analysed = self._pipeline(self.local).analyse(loaded.rgb, self.settings)
         seed = self.options.seed if self.options.seed >= 0 else self._seeds.randint(0, MAX_SEED)
         main = MainJob(prompt=self.options.prompt, negative_prompt=self.options.negative_prompt,
                        seed=seed)
-        return _Job(image, loaded, analysed, main)
+        pipeline = self._pipeline(self.local)
+        if not self.cut_on_servers:
+            analysed = pipeline.analyse(loaded.rgb, self.settings)
+            return _Job(image, loaded, main, analysed.detected,
+                        [p.face for p in analysed.faces], analysed)
+        start = time.perf_counter()
+        detected, faces = pipeline.find_faces(loaded.rgb, self.settings)
+        return _Job(image, loaded, main, detected, faces, None,
+                    {"detect": time.perf_counter() - start})
+
+    def _analysed(self, job: _Job, pipeline: FacePipeline) -> PreparedImage:
+        """The job's faces cut out and masked, by ``pipeline``'s upscaler where this thread
+        left that to the server."""
+        if job.analysed is not None:
+            return job.analysed
+        start = time.perf_counter()
+        prepared = pipeline.prepare(job.loaded.rgb, job.faces, self.settings)
+        timings = dict(job.timings, align_and_mask=time.perf_counter() - start)
+        return PreparedImage(job.loaded.rgb, job.detected, prepared, timings)
 
     # --- a server's worker (or this thread without servers) --------------------------------
     def _start_workers(self) -> ServerWorkers[_Job]:
-        pipelines = {server.url: self._pipeline(WebUIServerProcessor(
-            server, self.options.server_job, face_batch=self.options.face_batch))
+        """One worker per server, each with the server's own tools; what a server lacks of
+        what the settings ask is said now, before any work."""
+        tool_sets = {server.url: tool_set(server, self.offers.get(server.url), self.settings,
+                                          Notices(ProgressLog(log, self.progress, server.url)))
+                     for server in self.servers}
+        pipelines = {server.url: self._pipeline(
+            WebUIServerProcessor(server, self.options.server_job,
+                                 face_batch=self.options.face_batch),
+            tool_sets[server.url].tools, tool_sets[server.url].notices)
             for server in self.servers}
 
         def work(job: _Job, server: WebUIServer) -> int:
-            return self._finish(job, pipelines[server.url], server)
+            return self._finish(job, pipelines[server.url], server,
+                                tool_sets[server.url].record)
 
         workers: ServerWorkers[_Job] = ServerWorkers(self.servers, work,
                                                      lambda job: job.source.shown,
@@ -155,31 +205,47 @@ class BatchRunner:
         workers.start()
         return workers
 
-    def _finish(self, job: _Job, pipeline: FacePipeline, server: WebUIServer | None) -> int:
-        """Face pass, paste-back, main pass; then the files, the result last (a result on
-        disk means the image is done)."""
-        result = pipeline.finish(job.analysed, self.settings, job.main)
+    def _finish(self, job: _Job, pipeline: FacePipeline, server: WebUIServer | None,
+                server_record: Mapping[str, Any] | None = None) -> int:
+        """Face pass, restoration and the stages after it, paste-back, main pass; then the
+        files, the result last (a result on disk means the image is done). A server's
+        restorer or upscaler that fails raises (the image goes to another server or fails),
+        so no result lacks what was asked for."""
+        result = pipeline.finish(self._analysed(job, pipeline), self.settings, job.main)
         image = result.image
         if self.options.main_pass and server is not None:
             image = main_pass(server, image, result.face_mask if result.faces else None,
                               self.options.server_job, job.main.prompt,
                               job.main.negative_prompt, job.main.seed)
-        self._write(job, result, image)
+        if server is not None and _restored_unchanged(result, self.settings):
+            self.progress.note(job.source.shown, UNCHANGED_BY_RESTORER)
+        self._write(job, result, image, {"server": dict(server_record)} if server_record
+                    else None)
         return len(result.faces)
 
-    def _write(self, job: _Job, result: PipelineResult, image: np.ndarray) -> None:
+    def _write(self, job: _Job, result: PipelineResult, image: np.ndarray,
+               record: Mapping[str, Any] | None = None) -> None:
         out = self.options.out
         if self.settings.save_faces:
             for i, processed in enumerate(result.faces):
                 out.write_face(job.source, i, processed.output)
         if self.settings.debug:
             self.debug_folders.append(DebugFolder(out.debug_root).write(
-                job.source.output.as_posix(), result, self.settings))
+                job.source.output.as_posix(), result, self.settings, record))
         written = out.write_result(job.source, restore_transparency(image, job.loaded),
                                    job.loaded)
         self.written.append(written)
         log.info("FacePop: %s: %d face(s) processed -> %s", job.source.shown,
                  len(result.faces), written)
 
-    def _pipeline(self, processor: FaceProcessor) -> FacePipeline:
-        return FacePipeline(self.detector, self.mask_source, processor)
+    def _pipeline(self, processor: FaceProcessor, tools: FaceTools | None = None,
+                  notices: Notices | None = None) -> FacePipeline:
+        return FacePipeline(self.detector, self.mask_source, processor, tools=tools,
+                            notices=notices or self.notices)
+
+
+def _restored_unchanged(result: PipelineResult, settings: FacePopSettings) -> bool:
+    """Whether a face's restoration gave back exactly the face it was given."""
+    return settings.restore_visibility > 0 and any(
+        p.restored is not None and np.array_equal(p.restored, p.pass_output)
+        for p in result.faces)

@@ -1,7 +1,8 @@
 """Several WebUI servers working through one batch.
 
-Before any work each server is probed: one that refuses (credentials, no API) stops the
-run, since that is the user's to fix; one that does not answer is left out with one line.
+Before any work each server is probed (and asked what else the run needs of it, e.g. its
+restorers and upscalers): one that refuses (credentials, no API) stops the run, since that
+is the user's to fix; one that does not answer is left out with one line.
 During the run each server has a worker thread that takes images from a ``WorkQueue``. A
 failure that is the server's (no answer after the retries, a wrong reply, a refusal of
 everything) hands the image to another server; a server that fails ``DROP_AFTER`` images
@@ -38,14 +39,17 @@ class NoServerError(RuntimeError):
     """None of the servers answers."""
 
 
-def probe_servers(servers: Sequence[WebUIServer], progress: Progress) -> list[WebUIServer]:
-    """The servers that answer; ServerSetupError for one that refuses, NoServerError when
-    none answers."""
+def probe_servers(servers: Sequence[WebUIServer], progress: Progress,
+                  ask: Callable[[WebUIServer], None] | None = None) -> list[WebUIServer]:
+    """The servers that answer (the probe, then ``ask`` if given); ServerSetupError for one
+    that refuses, NoServerError when none answers."""
     answering: list[WebUIServer] = []
     silent: list[str] = []
     for server in servers:
         try:
             server.probe()
+            if ask is not None:
+                ask(server)
         except ServerRefusedError as exc:
             raise ServerSetupError(str(exc)) from None
         except (ServerUnavailableError, BadReplyError) as exc:
