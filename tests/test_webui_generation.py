@@ -215,11 +215,12 @@ def test_a_later_batch_whose_face_pass_is_skipped_gets_no_mask_of_the_batch_befo
     assert pixel(second, FACE_CENTRE) == _colour_of(webui, main["seeds"][1], "photo")
 
 
-@pytest.mark.parametrize("broken", ["create_detector", "main_pass_mask"])
+@pytest.mark.parametrize(("module", "broken"), [("job", "create_detector"),
+                                               ("generation", "main_pass_mask")])
 def test_a_failure_inside_facepop_still_gives_the_normal_result(webui, astronaut, caplog,
-                                                                broken) -> None:
+                                                                module, broken) -> None:
     webui.load_extension(ROOT)
-    generation = sys.modules["lib_facepop.webui.generation"]
+    generation = sys.modules[f"lib_facepop.webui.{module}"]
 
     def explode(*args, **kwargs):
         raise RuntimeError(f"{broken} exploded")
