@@ -213,6 +213,9 @@ def test_a_later_batch_whose_face_pass_is_skipped_gets_no_mask_of_the_batch_befo
     assert pixel(first, FACE_CENTRE) == _colour_of(webui, main["seeds"][0], "face")
     # the second image's face is the main pass's: nothing of the first batch protects it
     assert pixel(second, FACE_CENTRE) == _colour_of(webui, main["seeds"][1], "photo")
+    # and each image's infotext says what FacePop did to it (the WebUI asks per batch)
+    assert "FacePop faces: 1" in first.info["parameters"]
+    assert "FacePop faces: 0" in second.info["parameters"]
 
 
 @pytest.mark.parametrize(("module", "broken"), [("job", "create_detector"),
