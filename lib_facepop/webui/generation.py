@@ -40,6 +40,7 @@ from lib_facepop.webui.job import (
     JOB_MARK,
     FaceJob,
     HostServices,
+    is_copy_of_a_running_job,
     job_of,
 )
 from lib_facepop.webui.outer_scripts import set_aside
@@ -61,7 +62,7 @@ class _Slot:
 def start_job(p: Any, args: tuple, host: HostServices) -> FaceJob | None:
     """Called from the script's ``process`` hook: an img2img job for a job with init
     images, a txt2img job for a job without (docs/design.md section 5)."""
-    if getattr(p, NESTED_MARK, False):
+    if getattr(p, NESTED_MARK, False) or is_copy_of_a_running_job(p):
         return None
     stale = job_of(p)
     if stale is not None:  # the job before on this p ended without its postprocess

@@ -104,7 +104,17 @@ class PerImageInfotext:
 
 
 def job_of(p: Any) -> FaceJob | None:
-    return getattr(p, JOB_MARK, None)
+    """The FacePop job running on `p` itself. A shallow copy of a job's `p` (ADetailer
+    closes and opens the other scripts' job on copies, in every image's postprocess_image)
+    carries the job's mark but is not that job: None for it."""
+    job = getattr(p, JOB_MARK, None)
+    return job if job is not None and job.p is p else None
+
+
+def is_copy_of_a_running_job(p: Any) -> bool:
+    """Whether `p` is a shallow copy of a job FacePop is running (see job_of)."""
+    job = getattr(p, JOB_MARK, None)
+    return job is not None and job.p is not p and not job.ended
 
 
 class FaceJob:
@@ -119,6 +129,7 @@ class FaceJob:
         self.controlnet = ControlNetUnits.of(p, settings.face_pass_controlnet_units)
         self.failed = False
         self.stopped = False
+        self.ended = False
         self.outputs = WebUIOutputs(p, settings, host.images, host.samples_format)
         self.detector: FaceDetector | None = None
         self.mask_source: MaskSource | None = None
@@ -142,6 +153,7 @@ class FaceJob:
 
     def end(self) -> None:
         """Put back what FacePop changed on the job's `p`, and forget the job."""
+        self.ended = True
         if getattr(self.p, JOB_MARK, None) is self:
             setattr(self.p, JOB_MARK, None)
         try:
