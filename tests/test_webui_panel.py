@@ -263,3 +263,27 @@ def test_the_panel_in_the_webui_shows_the_note_for_its_models_folder(webui, tmp_
     assert note() == f"<p>No MODNet model in {models}: Auto uses selfie segmentation</p>"
     models.joinpath("modnet_photographic_portrait_matting.onnx").write_bytes(b"onnx")
     assert note() == "<p>MODNet model found: modnet_photographic_portrait_matting.onnx</p>"
+
+
+def test_the_webui_shows_the_panel_in_both_tabs_with_its_upscalers(webui) -> None:
+    webui.load_extension(ROOT)
+    demo = webui.module("modules.ui").create_ui()
+    ids = [getattr(block, "elem_id", None) for block in demo.blocks.values()]
+    ours = [i for i in ids if i and i.startswith("facepop")]
+    assert len(ours) == len(set(ours))  # the WebUI made the panel twice, without a clash
+    for runner, tab in ((webui.scripts.scripts_txt2img, TAB_TXT2IMG),
+                        (webui.scripts.scripts_img2img, TAB_IMG2IMG)):
+        script = runner.script("FacePop")
+        assert script is not None and script.alwayson
+        upscaler = script.controls[[s.name for s in option_specs()].index("upscaler")]
+        assert upscaler.elem_id == elem_id_for("upscaler", tab)
+        # the host's upscalers, read when the UI is made
+        assert [c[0] if isinstance(c, tuple) else c for c in upscaler.choices] == [
+            "Lanczos", "None", "Nearest", "R-ESRGAN 4x+"]
+        assert upscaler.allow_custom_value
+    # pasting a txt2img image's parameters reaches the txt2img panel too
+    fields = webui.infotext_utils.paste_fields["txt2img"]["fields"]
+    pasted = webui.paste("a cat\nSteps: 20, FacePop enabled: True, FacePop upscaler: 4x-Foo",
+                         fields)
+    values = [u.get("value") for u in pasted if isinstance(u, dict)]
+    assert True in values and "4x-Foo" in values

@@ -137,3 +137,16 @@ def test_an_unknown_upscaler_falls_back_to_lanczos_said_once(webui, astronaut, c
     assert webui.realesrgan_model.upscale_calls == []
     assert len([im for im in images if im.size == (512, 512)]) == 4
     assert webui.reports == []
+
+
+def test_a_face_the_restorer_gives_back_unchanged_is_said_once(webui, astronaut, caplog
+                                                                ) -> None:
+    webui.load_extension(ROOT)
+    # The stand-in CodeFormer returns the face as it got it at fidelity 1, as the host's
+    # does where its face finder finds no face in the crop.
+    settings = dict(FACE_SETTINGS, face_restoration="codeformer", codeformer_weight=1.0)
+    with caplog.at_level(logging.INFO):
+        generate(webui, Image.fromarray(astronaut), settings=settings, n_iter=2)
+    assert len(webui.codeformer_model.restore_calls) == 2
+    said = [r for r in caplog.records if "gave a face back unchanged" in r.getMessage()]
+    assert len(said) == 1 and "CodeFormer" in said[0].getMessage()

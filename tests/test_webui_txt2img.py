@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -291,3 +292,24 @@ def test_the_txt2img_route_refuses_bad_facepop_args_over_http(webui, drawing_the
         assert status == 200 and len(reply["images"]) == 1
         assert [entry["nested"] for entry in webui.process_images_log] == [False, True]
         assert "FacePop faces: 1" in json.loads(reply["info"])["infotexts"][0]
+
+
+def test_faces_and_debugging_folders_go_to_the_txt2img_output_folder(
+        webui, drawing_the_astronaut) -> None:
+    webui.install_extension(ROOT)
+    webui.start()
+    payload = {"prompt": PROMPT, "seed": 5, "width": 512, "height": 512, "batch_size": 2,
+               "alwayson_scripts": {"FacePop": {"args": [dict(FACE_PASS, debug=True)]}}}
+    webui.api_txt2img(payload)  # the API's default: save_images false
+    outputs = Path(webui.shared.opts.outdir_txt2img_samples)
+    assert not (outputs / "facepop").exists()
+
+    webui.api_txt2img(dict(payload, save_images=True))
+    faces = sorted(p for p in (outputs / "facepop").rglob("*.png") if "debug" not in p.parts)
+    assert len(faces) == 2
+    infos = [Image.open(face).info["parameters"] for face in faces]
+    assert sorted("Seed: 5" in info for info in infos) == [False, True]  # each its own seed
+    assert all("Size: 256x256" in info for info in infos)  # the face pass's infotext
+    debug = sorted((outputs / "facepop" / "debug").iterdir())
+    assert len(debug) == 2 and all((d / "contact-sheet.png").exists() for d in debug)
+    assert not Path(webui.shared.opts.outdir_img2img_samples).exists()
