@@ -27,6 +27,7 @@ from typing import Any
 
 from lib_facepop.errors import SettingsError
 from lib_facepop.settings import SEPARATE_PROCESSING_SETTINGS, FacePopSettings, Value, option_spec
+from lib_facepop.webui.host import host_upscaler_names
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,6 @@ class FacePopAxis:
 
 def _host_upscalers() -> list[str]:
     """The upscaler names the panel offers, read from the WebUI when asked."""
-    from lib_facepop.webui.host import host_upscaler_names
-
     return host_upscaler_names()
 
 
