@@ -3,15 +3,21 @@ image, with the eyes' own size, prompts and sampling, and no always-on scripts."
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 from PIL import Image
 
 from lib_facepop.detect import DetectionOptions, SinglePassDetector
 from lib_facepop.settings import FacePopSettings
-from tests.facepop_webui import FACE_SETTINGS, ROOT, facepop_args, passes, pixel, probe_extension
-from tests.helpers import write_extension
+from tests.facepop_webui import (
+    FACE_SETTINGS,
+    ROOT,
+    facepop_args,
+    passes,
+    pixel,
+    probe_extension,
+    progress_recorder,
+    recorded_progress,
+)
 
 EYES = dict(FACE_SETTINGS, eyes_pass=True, eyes_prompt="clear iris", eyes_steps=9,
             eyes_cfg_scale=4.0, eyes_denoising_strength=1.0, face_pass_scripts="probe")
@@ -51,26 +57,10 @@ def test_eyes_pass_is_a_second_nested_job_with_its_own_params(webui, astronaut, 
 
 
 def test_the_progress_count_includes_the_eyes_passes(webui, three_faces, tmp_path) -> None:
-    target = tmp_path / "counts.jsonl"
     webui.set_commandline_args("--facepop-face-batch 2")
     webui.load_extension(ROOT)
-    webui.load_extension(write_extension(tmp_path, "counter", f"""
-        import json
-
-        from modules import scripts, shared
-
-
-        class Counter(scripts.Script):
-            def title(self):
-                return "Counter"
-
-            def show(self, is_img2img):
-                return scripts.AlwaysVisible
-
-            def postprocess(self, p, processed, *args):
-                with open({str(target)!r}, "a") as f:
-                    f.write(json.dumps([shared.state.job_no, shared.state.job_count]) + "\\n")
-    """))
+    recorder, recorded = progress_recorder(tmp_path, "counter")
+    webui.load_extension(recorder)
     settings = dict(EYES, face_pass_scripts="counter")
     webui.run_img2img(three_faces, script_args=facepop_args(webui, **settings), prompt="photo",
                       denoising_strength=1.0, width=1536, height=512, n_iter=2)
@@ -78,7 +68,7 @@ def test_the_progress_count_includes_the_eyes_passes(webui, three_faces, tmp_pat
     # per batch: 3 faces in passes of 2 and 1, then their eyes in passes of 2 and 1
     assert [(entry["width"], entry["batch_size"]) for entry in nested] == [
         (256, 2), (256, 1), (512, 2), (512, 1)] * 2
-    counts = [json.loads(line) for line in target.read_text().splitlines()]
+    counts = recorded_progress(recorded)
     # from the first face pass on, the count holds both batches, their face and eyes passes
     assert counts[0] == [1, 2 + 8]
     assert counts[-1] == [2 + 8, 2 + 8]  # (the user's job, at its end: all of them ran)

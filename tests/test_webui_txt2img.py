@@ -31,6 +31,8 @@ from tests.facepop_webui import (
     passes,
     pixel,
     probe_extension,
+    progress_recorder,
+    recorded_progress,
 )
 from tests.helpers import post_json, serving, write_extension
 
@@ -64,33 +66,10 @@ def _plain(webui, astronaut: np.ndarray, seed: int, xy: tuple[int, int]) -> tupl
     return tuple(int(v) for v in np.floor(value + 0.5))
 
 
-def _recorder(tmp_path):
-    """An always-on script that writes the progress count when the job ends."""
-    target = tmp_path / "state.json"
-    return target, write_extension(tmp_path, "recorder", f"""
-        import json
-
-        from modules import scripts, shared
-
-
-        class StateRecorder(scripts.Script):
-            def title(self):
-                return "State recorder"
-
-            def show(self, is_img2img):
-                return scripts.AlwaysVisible
-
-            def postprocess(self, p, processed, *args):
-                state = shared.state
-                with open({str(target)!r}, "w") as f:
-                    json.dump({{"job_count": state.job_count, "job_no": state.job_no}}, f)
-    """)
-
-
 def test_every_generated_image_gets_its_face_pass_eyes_pass_and_restoration(
         webui, drawing_the_astronaut, tmp_path) -> None:
     astronaut = drawing_the_astronaut
-    recorded, recorder = _recorder(tmp_path)
+    recorder, recorded = progress_recorder(tmp_path)
     webui.load_extension(ROOT)
     webui.load_extension(recorder)
     settings = dict(FACE_PASS, face_restoration="gfpgan", eyes_pass=True,
@@ -124,7 +103,7 @@ def test_every_generated_image_gets_its_face_pass_eyes_pass_and_restoration(
             assert "FacePop faces: 1" in written and "FacePop mask used: ellipse" in written
             assert f"Seed: {seed}" in written
     # the progress count holds the 2 batches, 4 face passes and 4 eyes passes, all done
-    assert json.loads(recorded.read_text()) == {"job_count": 10, "job_no": 10}
+    assert recorded_progress(recorded) == [[10, 10]]
     assert webui.reports == []
 
 
@@ -171,7 +150,7 @@ def test_skip_during_txt2img_sampling_leaves_that_batch_as_it_is(webui, drawing_
 def test_skip_during_a_face_pass_leaves_that_image_as_txt2img_made_it(
         webui, drawing_the_astronaut, tmp_path) -> None:
     astronaut = drawing_the_astronaut
-    recorded, recorder = _recorder(tmp_path)
+    recorder, recorded = progress_recorder(tmp_path)
     webui.load_extension(ROOT)
     webui.load_extension(probe_extension(tmp_path, action="skip", only_pass=2))
     webui.load_extension(recorder)
@@ -190,7 +169,7 @@ def test_skip_during_a_face_pass_leaves_that_image_as_txt2img_made_it(
     faces = [text.split("FacePop faces: ")[1][0] for text in info["infotexts"][-4:]]
     assert faces == ["1", "0", "1", "1"]
     # the skipped image's eyes pass never ran, and is not counted
-    assert json.loads(recorded.read_text()) == {"job_count": 2 + 7, "job_no": 2 + 7}
+    assert recorded_progress(recorded) == [[2 + 7, 2 + 7]]
 
 
 def test_interrupt_during_a_face_pass_leaves_every_image_as_txt2img_made_it(
