@@ -292,3 +292,33 @@ def test_faces_and_debugging_folders_go_to_the_txt2img_output_folder(
     debug = sorted((outputs / "facepop" / "debug").iterdir())
     assert len(debug) == 2 and all((d / "contact-sheet.png").exists() for d in debug)
     assert not Path(webui.shared.opts.outdir_img2img_samples).exists()
+
+
+def test_a_controlnet_unit_can_be_given_to_the_txt2img_face_pass_alone(
+        webui, drawing_the_astronaut) -> None:
+    astronaut = drawing_the_astronaut
+    webui.install_extension(CONTROLNET, name="sd-webui-controlnet")
+    webui.load_extension(ROOT)
+    cn = type(webui.scripts.scripts_txt2img.script("ControlNet")).process.__globals__
+    red = (255, 0, 0)
+    units = [cn["ControlNetUnit"](enabled=True, module="ip-adapter_clip_sd15",
+                                  image=np.full((8, 8, 3), BLUE, np.uint8)),
+             cn["ControlNetUnit"](enabled=True, module="ip-adapter_clip_sd15",
+                                  image=np.full((8, 8, 3), red, np.uint8))]
+    settings = dict(FACE_PASS, face_pass_controlnet_units="1")
+    outputs, _ = _txt2img(webui, settings, overrides={"ControlNet": units})
+    (output,) = [image for image in outputs if image.size == (512, 512)]
+    (main,), _ = passes(webui)
+    seed = main["seeds"][0]
+
+    def pulled(value, hint):
+        return tuple(int(v) for v in np.floor(np.asarray(value, dtype=np.float64) * 0.5
+                                              + np.asarray(hint) * 0.5 + 0.5))
+
+    # the face pass saw unit 1 only, txt2img unit 0 only
+    assert pixel(output, FACE_CENTRE) == pulled(colour(webui, seed, PROMPT), red)
+    drawn = (astronaut[BACKGROUND[1], BACKGROUND[0]] * (1 - TINT)
+             + np.asarray(colour(webui, seed, PROMPT)) * TINT)
+    assert pixel(output, BACKGROUND) == pulled(drawn, BLUE)
+    assert all(unit.enabled for unit in units)  # the user's units as they were
+    assert webui.reports == []
