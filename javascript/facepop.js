@@ -2,14 +2,12 @@
 // the panel builds from the settings model (no request: the WebUI's --api-auth would
 // refuse one from the browser). Each control's help goes on that control only, and the
 // accordion's help on its header only, so it never shows over the sections inside it.
+// The panel is in the txt2img and the img2img tab: each has its own hidden element, whose
+// texts name that panel's element ids.
 (function () {
-    var HOLDER = "#facepop_help [data-facepop-help]";
+    var HOLDERS = "[data-facepop-help]";
 
-    function helpTexts() {
-        var holder = gradioApp().querySelector(HOLDER);
-        if (!holder) {
-            return null;
-        }
+    function helpTexts(holder) {
         try {
             return JSON.parse(holder.getAttribute("data-facepop-help"));
         } catch (e) {
@@ -17,21 +15,28 @@
         }
     }
 
-    // Returns whether every help text found its place.
+    // Returns whether every help text of every panel found its place.
     function addTooltips() {
-        var texts = helpTexts();
-        if (!texts) {
+        var holders = gradioApp().querySelectorAll(HOLDERS);
+        if (!holders.length) {
             return false;
         }
         var placed = true;
-        Object.keys(texts).forEach(function (id) {
-            var element = gradioApp().getElementById(id);
-            var place = element && (texts[id].header ? element.querySelector(".label-wrap") : element);
-            if (place) {
-                place.title = texts[id].text;
-            } else {
+        holders.forEach(function (holder) {
+            var texts = helpTexts(holder);
+            if (!texts) {
                 placed = false;
+                return;
             }
+            Object.keys(texts).forEach(function (id) {
+                var element = gradioApp().getElementById(id);
+                var place = element && (texts[id].header ? element.querySelector(".label-wrap") : element);
+                if (place) {
+                    place.title = texts[id].text;
+                } else {
+                    placed = false;
+                }
+            });
         });
         return placed;
     }

@@ -259,7 +259,7 @@ class FacePopSettings:
     output_folder: str = _option(
         "", "Output folder",
         "Where processed faces and debugging folders go; blank = a 'facepop' folder in the "
-        "img2img output folder. {date} is replaced by today's date.",
+        "output folder of the tab (img2img or txt2img). {date} is replaced by today's date.",
         GROUP_ADVANCED)
 
     # --- debugging ------------------------------------------------------------------------

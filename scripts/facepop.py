@@ -16,9 +16,9 @@ from modules import script_callbacks, scripts
 from lib_facepop.webui import api as facepop_api
 from lib_facepop.webui import generation
 from lib_facepop.webui import xyz as facepop_xyz
-from lib_facepop.webui.host import facepop_models_dir, host_services
+from lib_facepop.webui.host import facepop_models_dir, host_services, host_upscaler_names
 from lib_facepop.webui.mask_note import mask_source_note
-from lib_facepop.webui.panel import build_panel
+from lib_facepop.webui.panel import TAB_IMG2IMG, TAB_TXT2IMG, build_panel
 
 log = logging.getLogger("facepop")
 
@@ -41,12 +41,14 @@ class FacePopScript(scripts.Script):
         return "FacePop"
 
     def show(self, is_img2img: bool):
-        return scripts.AlwaysVisible if is_img2img else False
+        return scripts.AlwaysVisible
 
     def ui(self, is_img2img: bool):
         try:
             panel = build_panel(gr, enable_accordion=_input_accordion(),
-                                mask_note=mask_source_note(facepop_models_dir()))
+                                mask_note=mask_source_note(facepop_models_dir()),
+                                tab=TAB_IMG2IMG if is_img2img else TAB_TXT2IMG,
+                                upscalers=host_upscaler_names())
         except Exception as exc:  # e.g. a gradio this panel was never built with
             self.unavailable = f"FacePop can't build its panel here ({exc}); it is off."
             log.exception(self.unavailable)
@@ -64,6 +66,11 @@ class FacePopScript(scripts.Script):
         job = generation.job_of(p)
         if job is not None:
             job.before_batch(int(kwargs.get("batch_number", 0)))
+
+    def postprocess_image(self, p, pp, *args):
+        job = generation.job_of(p)
+        if job is not None:
+            job.postprocess_image(pp)
 
     def postprocess(self, p, processed, *args):
         generation.end_job(p)

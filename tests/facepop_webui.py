@@ -7,6 +7,7 @@ pass (the face's own seed and prompt) or the main pass (the image's seed and pro
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,6 @@ from tests.helpers import write_extension
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTROLNET = Path(__file__).resolve().parent / "stand_ins" / "sd-webui-controlnet"
-ADETAILER = Path(__file__).resolve().parent / "stand_ins" / "adetailer"
 TILE = 512
 # The astronaut's face centre in her photo (see test_detect.py).
 FACE_CENTRE = (224, 125)
@@ -64,6 +64,35 @@ def generate(webui, image, *, settings, overrides: dict | None = None, **kwargs)
     kwargs.setdefault("script_args", facepop_args(webui, overrides, **settings))
     images, *_ = webui.run_img2img(image, **kwargs)
     return images
+
+
+def progress_recorder(tmp_path: Path, name: str = "recorder") -> tuple[Path, Path]:
+    """(an always-on extension titled ``name`` that appends [job_no, job_count] of the
+    WebUI's progress to a file at the end of every job it runs in, that file). Name it in
+    face_pass_scripts to record after each face pass too."""
+    target = tmp_path / f"{name}.jsonl"
+    return write_extension(tmp_path, name, f"""
+        import json
+
+        from modules import scripts, shared
+
+
+        class ProgressRecorder(scripts.Script):
+            def title(self):
+                return {name!r}
+
+            def show(self, is_img2img):
+                return scripts.AlwaysVisible
+
+            def postprocess(self, p, processed, *args):
+                with open({str(target)!r}, "a") as f:
+                    f.write(json.dumps([shared.state.job_no, shared.state.job_count]) + "\\n")
+    """), target
+
+
+def recorded_progress(target: Path) -> list[list[int]]:
+    """What progress_recorder wrote: [job_no, job_count] per job, in order."""
+    return [json.loads(line) for line in target.read_text().splitlines()]
 
 
 def probe_extension(tmp_path: Path, action: str | None, only_pass: int | None = None

@@ -8,7 +8,16 @@ from PIL import Image
 
 from lib_facepop.detect import DetectionOptions, SinglePassDetector
 from lib_facepop.settings import FacePopSettings
-from tests.facepop_webui import FACE_SETTINGS, ROOT, facepop_args, passes, pixel, probe_extension
+from tests.facepop_webui import (
+    FACE_SETTINGS,
+    ROOT,
+    facepop_args,
+    passes,
+    pixel,
+    probe_extension,
+    progress_recorder,
+    recorded_progress,
+)
 
 EYES = dict(FACE_SETTINGS, eyes_pass=True, eyes_prompt="clear iris", eyes_steps=9,
             eyes_cfg_scale=4.0, eyes_denoising_strength=1.0, face_pass_scripts="probe")
@@ -45,3 +54,21 @@ def test_eyes_pass_is_a_second_nested_job_with_its_own_params(webui, astronaut, 
     mouth = face.landmarks["mouth"]
     assert pixel(image, (int(mouth[0]), int(mouth[1]))) == face_colour
     assert np.asarray(image).shape == astronaut.shape
+
+
+def test_the_progress_count_includes_the_eyes_passes(webui, three_faces, tmp_path) -> None:
+    webui.set_commandline_args("--facepop-face-batch 2")
+    webui.load_extension(ROOT)
+    recorder, recorded = progress_recorder(tmp_path, "counter")
+    webui.load_extension(recorder)
+    settings = dict(EYES, face_pass_scripts="counter")
+    webui.run_img2img(three_faces, script_args=facepop_args(webui, **settings), prompt="photo",
+                      denoising_strength=1.0, width=1536, height=512, n_iter=2)
+    _, nested = passes(webui)
+    # per batch: 3 faces in passes of 2 and 1, then their eyes in passes of 2 and 1
+    assert [(entry["width"], entry["batch_size"]) for entry in nested] == [
+        (256, 2), (256, 1), (512, 2), (512, 1)] * 2
+    counts = recorded_progress(recorded)
+    # from the first face pass on, the count holds both batches, their face and eyes passes
+    assert counts[0] == [1, 2 + 8]
+    assert counts[-1] == [2 + 8, 2 + 8]  # (the user's job, at its end: all of them ran)

@@ -27,10 +27,11 @@ from tests.facepop_webui import (
     passes,
     pixel,
     probe_extension,
+    progress_recorder,
+    recorded_progress,
 )
 from tests.facepop_webui import colour as _colour_of
 from tests.facepop_webui import generate as _generate
-from tests.helpers import write_extension
 
 
 def test_three_faces_one_face_pass_one_main_pass_each_pixel_processed_once(
@@ -213,13 +214,17 @@ def test_a_later_batch_whose_face_pass_is_skipped_gets_no_mask_of_the_batch_befo
     assert pixel(first, FACE_CENTRE) == _colour_of(webui, main["seeds"][0], "face")
     # the second image's face is the main pass's: nothing of the first batch protects it
     assert pixel(second, FACE_CENTRE) == _colour_of(webui, main["seeds"][1], "photo")
+    # and each image's infotext says what FacePop did to it (the WebUI asks per batch)
+    assert "FacePop faces: 1" in first.info["parameters"]
+    assert "FacePop faces: 0" in second.info["parameters"]
 
 
-@pytest.mark.parametrize("broken", ["create_detector", "main_pass_mask"])
+@pytest.mark.parametrize(("module", "broken"), [("job", "create_detector"),
+                                               ("generation", "main_pass_mask")])
 def test_a_failure_inside_facepop_still_gives_the_normal_result(webui, astronaut, caplog,
-                                                                broken) -> None:
+                                                                module, broken) -> None:
     webui.load_extension(ROOT)
-    generation = sys.modules["lib_facepop.webui.generation"]
+    generation = sys.modules[f"lib_facepop.webui.{module}"]
 
     def explode(*args, **kwargs):
         raise RuntimeError(f"{broken} exploded")
@@ -265,14 +270,13 @@ def test_progress_counts_the_face_passes_and_params_txt_keeps_the_job(webui, thr
                                                                       ) -> None:
     webui.set_commandline_args("--facepop-face-batch 2")
     webui.load_extension(ROOT)
-    webui.load_extension(_state_recorder(tmp_path))
+    recorder, recorded = progress_recorder(tmp_path)
+    webui.load_extension(recorder)
     _generate(webui, three_faces, settings=FACE_SETTINGS, n_iter=2)
     _, nested = passes(webui)
     # 3 faces, at most 2 per face pass: 2 passes per image, for each of the 2 batches.
     assert [entry["batch_size"] for entry in nested] == [2, 1, 2, 1]
-    recorded = json.loads((tmp_path / "state.json").read_text())
-    assert recorded["job_count"] == 2 + 4
-    assert recorded["job_no"] == recorded["job_count"]
+    assert recorded_progress(recorded) == [[2 + 4, 2 + 4]]
     params = (webui.data_path / "params.txt").read_text()
     assert "FacePop enabled: True" in params and "Size: 1536x512" in params
 
@@ -295,25 +299,3 @@ def test_processed_faces_are_saved_through_the_webui_only_when_saving(webui, ast
     assert "Seed: 5" in info and "Size: 256x256" in info  # the face pass's own infotext
     (debug,) = (outputs / "facepop" / "debug").iterdir()
     assert (debug / "contact-sheet.png").exists() and (debug / "run.json").exists()
-
-
-def _state_recorder(tmp_path: Path) -> Path:
-    target = tmp_path / "state.json"
-    return write_extension(tmp_path, "recorder", f"""
-        import json
-
-        from modules import scripts, shared
-
-
-        class StateRecorder(scripts.Script):
-            def title(self):
-                return "State recorder"
-
-            def show(self, is_img2img):
-                return scripts.AlwaysVisible
-
-            def postprocess(self, p, processed, *args):
-                state = shared.state
-                with open({str(target)!r}, "w") as f:
-                    json.dump({{"job_count": state.job_count, "job_no": state.job_no}}, f)
-    """)

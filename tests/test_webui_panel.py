@@ -21,10 +21,15 @@ from lib_facepop.webui.panel import (
     HELP_ELEM_ID,
     LAYOUT,
     MASK_NOTE_ELEM_ID,
+    TAB_IMG2IMG,
+    TAB_TXT2IMG,
     build_panel,
     elem_id_for,
+    following_separate,
+    help_elem_id,
     help_targets,
     layout_names,
+    mask_note_elem_id,
     section_elem_id,
 )
 
@@ -43,11 +48,14 @@ def describe(control):
             "interactive": control.interactive,
             "minimum": getattr(control, "minimum", None),
             "maximum": getattr(control, "maximum", None),
+            "allow_custom_value": getattr(control, "allow_custom_value", None),
             "choices": [list(c) if isinstance(c, (list, tuple)) else [c, c]
                         for c in (getattr(control, "choices", None) or [])] or None}
 
+UPSCALERS = json.loads(sys.argv[2])
 with gr.Blocks() as demo:
-    panel = build_panel(gr, mask_note=sys.argv[1])
+    panels = {tab: build_panel(gr, mask_note=sys.argv[1], tab=tab, upscalers=UPSCALERS)
+              for tab in ("txt2img", "img2img")}
 elem_ids = {block._id: getattr(block, "elem_id", None) for block in demo.blocks.values()}
 fns = list(demo.fns.values()) if isinstance(demo.fns, dict) else list(demo.fns)
 events = []
@@ -59,27 +67,32 @@ for dependency, fn in zip(demo.get_config_file()["dependencies"], fns):
         "outputs": [elem_ids[o] for o in dependency["outputs"]],
         "interactive": {str(v): [u["interactive"] for u in fn.fn(v)] for v in (True, False)}})
 htmls = {b.elem_id: b.value for b in demo.blocks.values() if type(b).__name__ == "HTML"}
-print(json.dumps({"gradio": gr.__version__, "controls": [describe(c) for c in panel.controls],
-                  "events": events, "html": htmls}))
+print(json.dumps({"gradio": gr.__version__,
+                  "controls": {tab: [describe(c) for c in panel.controls]
+                               for tab, panel in panels.items()},
+                  "events": events, "html": htmls,
+                  "elem_ids": [i for i in elem_ids.values() if i]}))
 """
 NOTE = "No MODNet model in /x: Auto uses selfie segmentation"
+UPSCALERS = ["Lanczos", "None", "Nearest", "R-ESRGAN 4x+"]
+TABS = (TAB_TXT2IMG, TAB_IMG2IMG)
 
 
 def _describe_in(python: str) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([python, "-c", DESCRIBE, NOTE], capture_output=True, text=True,
-                          env=env, timeout=300, cwd=ROOT)
+    done = subprocess.run([python, "-c", DESCRIBE, NOTE, json.dumps(UPSCALERS)],
+                          capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _check_against_settings(controls: list[dict]) -> None:
+def _check_against_settings(controls: list[dict], tab: str) -> None:
     specs = option_specs()
     assert len(controls) == len(specs)
     for control, spec in zip(controls, specs, strict=True):
         assert control["label"] == spec.label
         assert control["value"] == spec.default, spec.name
-        assert control["elem_id"] == elem_id_for(spec.name)
+        assert control["elem_id"] == elem_id_for(spec.name, tab)
         if spec.kind is bool:
             assert control["type"] == "Checkbox"
         elif spec.choices is not None:
@@ -91,24 +104,43 @@ def _check_against_settings(controls: list[dict]) -> None:
         elif spec.kind in (int, float):
             assert control["type"] == "Slider"
             assert (control["minimum"], control["maximum"]) == (spec.minimum, spec.maximum)
+        elif spec.name == "upscaler":  # the host's upscalers, by name
+            assert control["type"] == "Dropdown"
+            assert control["choices"] == [[name, name] for name in UPSCALERS]
+            # and a name typed in that it does not offer (e.g. pasted from another WebUI)
+            assert control["allow_custom_value"] is True
         else:
             assert control["type"] == "Textbox"
     values = [control["value"] for control in controls]
     assert FacePopSettings.from_positional(values) == FacePopSettings()
-    # Separate face processing is off by default: the values it governs start inactive.
+    # Separate face processing is off by default: the values it governs start inactive
+    # (in txt2img the face denoising strength is always used: no job's value to take).
     for control, spec in zip(controls, specs, strict=True):
-        assert (control["interactive"] is False) == (spec.name in SEPARATE_PROCESSING_SETTINGS)
+        assert (control["interactive"] is False) == (spec.name in following_separate(tab))
+    assert following_separate(TAB_TXT2IMG) == tuple(
+        name for name in SEPARATE_PROCESSING_SETTINGS if name != "face_denoising_strength")
+    assert following_separate(TAB_IMG2IMG) == SEPARATE_PROCESSING_SETTINGS
 
 
 def _check_events_and_html(described: dict) -> None:
-    (event,) = described["events"]
-    assert event["on"] == [[elem_id_for("separate_face_processing"), "change"]]
-    assert event["outputs"] == [elem_id_for(name) for name in SEPARATE_PROCESSING_SETTINGS]
-    count = len(SEPARATE_PROCESSING_SETTINGS)
-    assert event["interactive"] == {"True": [True] * count, "False": [False] * count}
+    events = described["events"]
+    assert len(events) == len(TABS)
     html_values = described["html"]
-    assert html_values[MASK_NOTE_ELEM_ID] == f"<p>{html.escape(NOTE)}</p>"
-    assert _help_in(html_values[HELP_ELEM_ID]) == help_targets(header_help=False)
+    for tab, event in zip(TABS, events, strict=True):
+        assert event["on"] == [[elem_id_for("separate_face_processing", tab), "change"]]
+        assert event["outputs"] == [elem_id_for(name, tab) for name in following_separate(tab)]
+        count = len(following_separate(tab))
+        assert event["interactive"] == {"True": [True] * count, "False": [False] * count}
+        assert html_values[mask_note_elem_id(tab)] == f"<p>{html.escape(NOTE)}</p>"
+        assert _help_in(html_values[help_elem_id(tab)]) == help_targets(header_help=False,
+                                                                         tab=tab)
+    assert (help_elem_id(TAB_IMG2IMG), mask_note_elem_id(TAB_IMG2IMG)) == (
+        HELP_ELEM_ID, MASK_NOTE_ELEM_ID)
+    # Both tabs' panels on one page: no element id twice, the txt2img ones marked.
+    ids = described["elem_ids"]
+    assert len(ids) == len(set(ids))
+    txt2img_ids = [i for i in ids if i.startswith("facepop_txt2img")]
+    assert len(txt2img_ids) == len(ids) // 2
 
 
 def _help_in(value: str) -> dict:
@@ -141,7 +173,8 @@ def test_the_layout_places_every_option_exactly_once() -> None:
 def test_panel_under_a1111s_gradio_matches_the_positional_args() -> None:
     assert gr.__version__ == "3.41.2"
     described = _describe_in(sys.executable)
-    _check_against_settings(described["controls"])
+    for tab in TABS:
+        _check_against_settings(described["controls"][tab], tab)
     _check_events_and_html(described)
 
 
@@ -190,10 +223,11 @@ def _gradio4_python() -> str | None:
 def test_panel_under_forges_gradio_4_is_the_same_panel() -> None:
     described = _describe_in(_gradio4_python())
     assert described["gradio"].startswith("4.")
-    _check_against_settings(described["controls"])
+    for tab in TABS:
+        _check_against_settings(described["controls"][tab], tab)
     _check_events_and_html(described)
     under_3 = _describe_in(sys.executable)
-    for part in ("controls", "events", "html"):
+    for part in ("controls", "events", "html", "elem_ids"):
         assert described[part] == under_3[part], part
 
 
@@ -229,3 +263,27 @@ def test_the_panel_in_the_webui_shows_the_note_for_its_models_folder(webui, tmp_
     assert note() == f"<p>No MODNet model in {models}: Auto uses selfie segmentation</p>"
     models.joinpath("modnet_photographic_portrait_matting.onnx").write_bytes(b"onnx")
     assert note() == "<p>MODNet model found: modnet_photographic_portrait_matting.onnx</p>"
+
+
+def test_the_webui_shows_the_panel_in_both_tabs_with_its_upscalers(webui) -> None:
+    webui.load_extension(ROOT)
+    demo = webui.module("modules.ui").create_ui()
+    ids = [getattr(block, "elem_id", None) for block in demo.blocks.values()]
+    ours = [i for i in ids if i and i.startswith("facepop")]
+    assert len(ours) == len(set(ours))  # the WebUI made the panel twice, without a clash
+    for runner, tab in ((webui.scripts.scripts_txt2img, TAB_TXT2IMG),
+                        (webui.scripts.scripts_img2img, TAB_IMG2IMG)):
+        script = runner.script("FacePop")
+        assert script is not None and script.alwayson
+        upscaler = script.controls[[s.name for s in option_specs()].index("upscaler")]
+        assert upscaler.elem_id == elem_id_for("upscaler", tab)
+        # the host's upscalers, read when the UI is made
+        assert [c[0] if isinstance(c, tuple) else c for c in upscaler.choices] == [
+            "Lanczos", "None", "Nearest", "R-ESRGAN 4x+"]
+        assert upscaler.allow_custom_value
+    # pasting a txt2img image's parameters reaches the txt2img panel too
+    fields = webui.infotext_utils.paste_fields["txt2img"]["fields"]
+    pasted = webui.paste("a cat\nSteps: 20, FacePop enabled: True, FacePop upscaler: 4x-Foo",
+                         fields)
+    values = [u.get("value") for u in pasted if isinstance(u, dict)]
+    assert True in values and "4x-Foo" in values

@@ -17,7 +17,6 @@ import pytest
 from PIL import Image
 
 from tests.facepop_webui import (
-    ADETAILER,
     BACKGROUND,
     CONTROLNET,
     FACE_SETTINGS,
@@ -177,26 +176,6 @@ def test_infotext_says_how_many_faces_and_which_masks(webui, astronaut, coffee) 
     (plain,) = generate(webui, Image.fromarray(coffee), settings=FACE_SETTINGS)
     assert "FacePop faces: 0" in plain.info["parameters"]
     assert "FacePop mask used" not in plain.info["parameters"]
-
-
-# --- ADetailer beside FacePop -------------------------------------------------------------
-
-def test_adetailer_closing_and_reopening_copies_of_the_job_leaves_facepops_job_alone(
-        webui, astronaut) -> None:
-    webui.install_extension(ADETAILER, name="adetailer")
-    runner = webui.load_extension(ROOT)
-    images = generate(webui, Image.fromarray(astronaut), settings=FACE_PASS, n_iter=2,
-                      overrides={"ADetailer": [True]})
-    seen = type(runner.script("ADetailer")).postprocess_image.__globals__["SEEN"]
-    assert len(seen) == 2  # ADetailer ran on both images, closing and reopening copies
-    (main,), nested = passes(webui)
-    assert len(nested) == 2  # one face pass per batch, no job started on a copy
-    outputs = [im for im in images if im.size == (TILE, TILE)]
-    for batch, output in enumerate(outputs):
-        seed = main["seeds"][batch]
-        assert pixel(output, (224, 125)) == colour(webui, seed, "face")  # pasted back
-        assert "FacePop faces: 1" in output.info["parameters"]
-    assert webui.reports == []
 
 
 # --- ControlNet beside FacePop ----------------------------------------------------------

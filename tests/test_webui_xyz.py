@@ -157,7 +157,18 @@ def test_axes_are_registered_once_before_the_ui_and_again_after_a_reload(webui) 
     webui.script_callbacks.before_ui_callback()  # again: nothing twice
     assert _facepop_labels(webui.create_ui().script(XYZ)) == labels
     txt2img = webui.scripts.scripts_txt2img.script(XYZ)
-    assert _facepop_labels(txt2img) == []  # FacePop is an img2img script
+    assert _facepop_labels(txt2img) == labels  # FacePop works in both tabs
+    restore_and_eyes = ["[FacePop] Face restoration", "[FacePop] CodeFormer fidelity",
+                        "[FacePop] Restoration visibility", "[FacePop] Upscaler for small faces",
+                        "[FacePop] Enhancement filter", "[FacePop] Colour match",
+                        "[FacePop] Eyes pass", "[FacePop] Keep original eyes",
+                        "[FacePop] Eyes denoising strength"]
+    assert labels[-len(restore_and_eyes):] == restore_and_eyes
+    by_label = {axis.label: axis for axis in runner.script(XYZ).current_axis_options}
+    # values to choose from: the host's upscalers (read when asked), the restorers
+    assert by_label["[FacePop] Upscaler for small faces"].choices() == [
+        "Lanczos", "None", "Nearest", "R-ESRGAN 4x+"]
+    assert by_label["[FacePop] Face restoration"].choices() == ["none", "codeformer", "gfpgan"]
     # "Reload UI": the scripts (the X/Y/Z plot's module too) load again.
     _, runner = webui.start()
     assert _facepop_labels(runner.script(XYZ)) == labels
@@ -185,3 +196,28 @@ def test_axes_work_from_the_api_of_a_nowebui_host(webui, astronaut) -> None:
 def test_the_readme_names_every_axis() -> None:
     section = (ROOT / "README.md").read_text().split("### Works with", 1)[1]
     assert [axis.label for axis in AXES if f"`{axis.label}`" not in section] == []
+
+
+def test_a_txt2img_grid_over_restoration_and_the_eyes_pass(webui, astronaut) -> None:
+    webui.load_extension(ROOT)
+    webui.processing.set_txt2img_picture(Image.fromarray(astronaut), strength=0.25)
+    runner = webui.scripts.scripts_txt2img
+    xyz = runner.script(XYZ)
+    axes = {"x": ("[FacePop] Face restoration", ""), "y": ("[FacePop] Eyes pass", "")}
+    labels = [axis.label for axis in xyz.current_axis_options]
+    args = webui.ui_args(runner, selected=XYZ, overrides={
+        "FacePop": FacePopSettings(**PANEL).to_positional(),
+        XYZ: {**_xyz_args(xyz, axes), 0: labels.index(axes["x"][0]), 2: ["none", "gfpgan"],
+              3: labels.index(axes["y"][0]), 5: ["False", "True"]}})
+    _, info, *_ = webui.run_txt2img(prompt="photo", denoising_strength=0.7,
+                                    script_args=args)
+    passes = _face_passes(webui)
+    # cells: (none, no eyes), (gfpgan, no eyes), (none, eyes), (gfpgan, eyes)
+    assert [entry["width"] for entry in passes] == [256, 256, 256, 512, 256, 512]
+    assert len(webui.gfpgan_model.restore_calls) == 2
+    # the face pass keeps FacePop's own face denoising strength (0.4), not the hires fix's
+    assert {entry["denoising_strength"] for entry in passes if entry["width"] == 256} == {0.4}
+    infotexts = json.loads(info)["infotexts"][1:]
+    recorded = [_facepop_params(webui, text) for text in infotexts]
+    assert [r.get("FacePop face restoration") for r in recorded] == [None, "gfpgan"] * 2
+    assert [r.get("FacePop eyes pass") for r in recorded] == [None, None, "True", "True"]

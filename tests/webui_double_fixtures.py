@@ -31,7 +31,9 @@ modules.processing, webui.launch is launch, ...):
 - ui_args(runner=None, overrides=None, selected=None) -> the script args the UI sends
 - run_img2img(init_img, *, mask=None, ..., script_args=None, batch_input_dir=None, ...)
   -> the Generate button's tuple (img2img, inpaint upload, or the Batch tab)
-- api(app=None) -> Api; api_img2img(payload) -> response dict
+- run_txt2img(*, prompt="", ..., enable_hr=False, ..., script_args=None) -> the txt2img
+  Generate button's tuple; txt2img_ui_args(overrides=None) -> its script args
+- api(app=None) -> Api; api_img2img(payload), api_txt2img(payload) -> response dict
 - app_started(app=None, demo=None); paste(infotext, fields=None) -> list of gr.update dicts
 - run_install(extension_dir) -> CompletedProcess; read_pip_log() -> list of dicts
 """
@@ -272,6 +274,31 @@ class WebUIDouble:
             list(override_settings_texts), False, [], "", "", [],
             *(self.ui_args() if script_args is None else script_args))
 
+    def txt2img_ui_args(self, overrides: dict | None = None) -> tuple:
+        """ui_args() of the txt2img tab's ScriptRunner."""
+        return self.ui_args(self.module("modules.scripts").scripts_txt2img, overrides)
+
+    def run_txt2img(self, *, prompt: str = "", negative_prompt: str = "", batch_size: int = 1,
+                    n_iter: int = 1, cfg_scale: float = 7.0, width: int = 512, height: int = 512,
+                    enable_hr: bool = False, denoising_strength: float = 0.7,
+                    hr_scale: float = 2.0, hr_upscaler: str = "Latent",
+                    hr_second_pass_steps: int = 0, hr_resize_x: int = 0, hr_resize_y: int = 0,
+                    hr_prompt: str = "", hr_negative_prompt: str = "",
+                    override_settings_texts=(), script_args: tuple | None = None):
+        """What the txt2img Generate button does: modules.txt2img.txt2img through
+        call_queue.wrap_gradio_gpu_call, with the UI's defaults (hires fix off, denoising
+        0.7, "Latent", "Use same ..."). script_args default to txt2img_ui_args(). Returns
+        the tuple (images, generation info JSON, info HTML, comments HTML)."""
+        txt2img, call_queue = self.module("modules.txt2img"), self.module("modules.call_queue")
+        generate = call_queue.wrap_gradio_gpu_call(txt2img.txt2img, extra_outputs=[None, "", ""])
+        return generate(
+            "task(double)", None, prompt, negative_prompt, [], n_iter, batch_size, cfg_scale,
+            height, width, enable_hr, denoising_strength, hr_scale, hr_upscaler,
+            hr_second_pass_steps, hr_resize_x, hr_resize_y, "Use same checkpoint",
+            "Use same sampler", "Use same scheduler", hr_prompt, hr_negative_prompt,
+            list(override_settings_texts),
+            *(self.txt2img_ui_args() if script_args is None else script_args))
+
     def api(self, app=None):
         """The Api (made once per test, as the host makes it once at start-up; making it
         computes the default script args). Pass a FastAPI app to get its route."""
@@ -290,6 +317,16 @@ class WebUIDouble:
             body["mask"] = _base64(body["mask"])
         request = self.module("modules.api.models").StableDiffusionImg2ImgProcessingAPI(**body)
         response = self.api().img2imgapi(request).dict()
+        response["images"] = [x.decode("ascii") if isinstance(x, bytes) else x
+                              for x in response["images"]]
+        return response
+
+    def api_txt2img(self, payload: dict) -> dict:
+        """POST /sdapi/v1/txt2img without HTTP: `payload` is the JSON body. Returns the
+        response as a dict, images as base64 str; raises the route's HTTPException."""
+        request = self.module("modules.api.models").StableDiffusionTxt2ImgProcessingAPI(
+            **payload)
+        response = self.api().text2imgapi(request).dict()
         response["images"] = [x.decode("ascii") if isinstance(x, bytes) else x
                               for x in response["images"]]
         return response

@@ -1,14 +1,15 @@
 """FacePop's HTTP routes, and checking FacePop's API args before a generation starts.
 
 The WebUI catches every exception a script hook raises (docs/design.md section 4), so a bad
-setting found inside a hook can never reach the API client. Instead, the img2img route is
-wrapped: a request whose ``alwayson_scripts.FacePop.args`` don't validate is answered
-with HTTP 422 naming the field, before the WebUI starts generating.
+setting found inside a hook can never reach the API client. Instead, the img2img and
+txt2img routes are wrapped: a request whose ``alwayson_scripts.FacePop.args`` don't
+validate is answered with HTTP 422 naming the field, before the WebUI starts generating.
 
 ``--api-auth`` (docs/design.md section 4, fact 13): the WebUI guards only the routes it
 adds itself, so FacePop guards its own routes with the same check, and the wrapper of the
-img2img route hands a request without valid credentials to the WebUI's route untouched,
-which answers it with its own 401: FacePop never answers before the WebUI's auth check.
+img2img and txt2img routes hands a request without valid credentials to the WebUI's route
+untouched, which answers it with its own 401: FacePop never answers before the WebUI's
+auth check.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_ROUTE = "/facepop/v1/schema"
 VERSION_ROUTE = "/facepop/v1/version"
-VALIDATED_ROUTES = ("/sdapi/v1/img2img",)
+VALIDATED_ROUTES = ("/sdapi/v1/img2img", "/sdapi/v1/txt2img")
 SCRIPT_NAME = "facepop"
 # FastAPI's HTTP Basic credentials of a request (a dependency marker, never changed)
 BASIC_CREDENTIALS = Depends(HTTPBasic())
@@ -175,7 +176,7 @@ def version() -> dict[str, str]:
 
 
 def register_routes(_demo: Any, app: Any, api_auth: str | None = None) -> None:
-    """Add FacePop's routes and guard the img2img route; ``api_auth`` is the WebUI's
+    """Add FacePop's routes and guard the generation routes; ``api_auth`` is the WebUI's
     ``--api-auth`` value (None: no authentication, as in the WebUI)."""
     auth = ApiAuth(api_auth) if api_auth else None
     guarded = {"dependencies": [Depends(auth.dependency())]} if auth is not None else {}

@@ -36,8 +36,10 @@ class CarriedFields:
 
     @staticmethod
     def capture(p: Any) -> CarriedFields:
-        values = {name: getattr(p, name, None) for name in CARRIED_FIELDS}
-        if isinstance(values["init_images"], list):
+        """The fields `p` has (a txt2img job has no images or masks: those it lacks are
+        never set on it)."""
+        values = {name: getattr(p, name) for name in CARRIED_FIELDS if hasattr(p, name)}
+        if isinstance(values.get("init_images"), list):
             values["init_images"] = list(values["init_images"])
         return CarriedFields(values, dict(p.extra_generation_params))
 
@@ -45,7 +47,8 @@ class CarriedFields:
         """The user's own mask and mask settings, and the host's overlay and latent masks,
         as the job began."""
         for name in MASK_FIELDS:
-            setattr(p, name, self.values[name])
+            if name in self.values:
+                setattr(p, name, self.values[name])
 
     def restore(self, p: Any, added_infotext: tuple[str, ...] = ()) -> None:
         """Put the fields back. The infotext entries FacePop added (``added_infotext``) and

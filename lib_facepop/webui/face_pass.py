@@ -101,7 +101,8 @@ class WebUIFacePass:
                  subseed: int, batching: FaceBatching,
                  quiet: Callable[[], AbstractContextManager[Any]] = nullcontext,
                  script_args_for: Callable[[Sequence[FaceTask]], Any] | None = None,
-                 after_pass: Callable[[], None] | None = None) -> None:
+                 after_pass: Callable[[], None] | None = None,
+                 default_denoising: float | None = None) -> None:
         self.p = p
         self.quiet = quiet
         self.processing = processing
@@ -112,6 +113,9 @@ class WebUIFacePass:
         self.script_args_for = script_args_for
         self.after_pass = after_pass
         """Called after every nested job (the user's job's token merging goes back on)."""
+        self.default_denoising = default_denoising
+        """The denoising strength of a pass whose params give none (None: the job's own; a
+        txt2img job has none for faces)."""
         self.infotexts: list[str] = []
 
     def process(self, tasks: Sequence[FaceTask], params: FacePassParams) -> list[np.ndarray]:
@@ -170,6 +174,12 @@ class WebUIFacePass:
         self.infotexts += list(processed.infotexts[:len(tasks)])
         return [np.asarray(image.convert("RGB")) for image in images[:len(tasks)]]
 
+    def _denoising(self, params: FacePassParams) -> float:
+        for value in (params.denoising_strength, self.default_denoising):
+            if value is not None:
+                return value
+        return self.p.denoising_strength
+
     def nested_job(self, tasks: Sequence[FaceTask], params: FacePassParams) -> Any:
         """The nested img2img job for these faces (one batch item per face)."""
         p = self.p
@@ -190,9 +200,7 @@ class WebUIFacePass:
             "cfg_scale": params.cfg_scale if params.cfg_scale is not None else p.cfg_scale,
             "width": width,
             "height": height,
-            "denoising_strength": (params.denoising_strength
-                                   if params.denoising_strength is not None
-                                   else p.denoising_strength),
+            "denoising_strength": self._denoising(params),
         }
         nested = self.processing.StableDiffusionProcessingImg2Img(
             sd_model=p.sd_model,

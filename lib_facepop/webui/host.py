@@ -6,7 +6,10 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-from lib_facepop.webui.generation import HostServices
+from lib_facepop.notices import Notices
+from lib_facepop.tools import FaceTools
+from lib_facepop.webui.job import HostServices
+from lib_facepop.webui.tools import face_tools, upscaler_names
 
 DEFAULT_MAX_FACE_BATCH = 8
 MODELS_SUBFOLDER = "facepop"
@@ -29,6 +32,21 @@ def _token_merging_of_the_job(p: object) -> None:
     from modules import sd_models
 
     sd_models.apply_token_merging(p.sd_model, p.get_token_merging_ratio())
+
+
+def _face_tools_of_the_host(notices: Notices) -> FaceTools:
+    """The WebUI's face restorers and upscalers as they are now (no model is loaded)."""
+    from modules import shared
+
+    return face_tools(getattr(shared, "face_restorers", None) or (),
+                      getattr(shared, "sd_upscalers", None) or (), notices)
+
+
+def host_upscaler_names() -> list[str]:
+    """The names the panel offers for small faces (cheap: reads the host's list only)."""
+    from modules import shared
+
+    return upscaler_names(getattr(shared, "sd_upscalers", None) or ())
 
 
 def host_services() -> HostServices:
@@ -55,6 +73,7 @@ def host_services() -> HostServices:
         quiet_nested_pass=lambda: _without_prompt_history(cmd_opts),
         token_merging=_token_merging_of_the_job,
         free_memory=getattr(devices, "torch_gc", None),
+        face_tools=_face_tools_of_the_host,
     )
 
 

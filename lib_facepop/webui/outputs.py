@@ -20,19 +20,20 @@ log = logging.getLogger(__name__)
 DEFAULT_SUBFOLDER = "facepop"
 
 
-def output_folder(settings: FacePopSettings, img2img_folder: str,
+def output_folder(settings: FacePopSettings, samples_folder: str,
                   today: datetime.date | None = None) -> Path:
     """The folder for processed faces and debugging folders.
 
-    Blank: ``<img2img output folder>/facepop``. A relative path is taken inside the img2img
-    output folder; ``{date}`` becomes today's date (YYYY-MM-DD).
+    Blank: ``<the job's output folder>/facepop`` (the img2img or txt2img one). A relative
+    path is taken inside the job's output folder; ``{date}`` becomes today's date
+    (YYYY-MM-DD).
     """
     template = settings.output_folder.strip()
     if not template:
-        return Path(img2img_folder) / DEFAULT_SUBFOLDER
+        return Path(samples_folder) / DEFAULT_SUBFOLDER
     date = (today or datetime.date.today()).isoformat()
     folder = Path(os.path.expanduser(template.replace("{date}", date)))
-    return folder if folder.is_absolute() else Path(img2img_folder) / folder
+    return folder if folder.is_absolute() else Path(samples_folder) / folder
 
 
 class WebUIOutputs:

@@ -1,4 +1,4 @@
-"""FacePop settings as axes of the WebUI's built-in X/Y/Z plot script.
+"""FacePop settings as axes of the WebUI's built-in X/Y/Z plot script, in both tabs.
 
 How the host's X/Y/Z plot works (docs/design.md section 4, fact 14): its module (loaded
 from the WebUI's scripts/ folder before any extension's scripts, not importable by name)
@@ -27,6 +27,7 @@ from typing import Any
 
 from lib_facepop.errors import SettingsError
 from lib_facepop.settings import SEPARATE_PROCESSING_SETTINGS, FacePopSettings, Value, option_spec
+from lib_facepop.webui.host import host_upscaler_names
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ class FacePopAxis:
     settings: tuple[str, ...]
     title: str | None = None
     """The axis label without the prefix; default: the setting's panel label."""
+    host_choices: Callable[[], list[str]] | None = None
+    """The values offered, read from the host when the X/Y/Z plot makes its UI (for a
+    setting without choices of its own)."""
 
     @property
     def label(self) -> str:
@@ -55,10 +59,19 @@ class FacePopAxis:
         return option_spec(self.settings[0]).kind
 
     @property
-    def choices(self) -> tuple[str, ...] | None:
+    def choices(self) -> Callable[[], list[str]] | None:
+        """What the X/Y/Z plot offers as this axis's values (None: typed values)."""
         if self.kind is bool:
-            return ("True", "False")
-        return option_spec(self.settings[0]).choices
+            return lambda: ["True", "False"]
+        own = option_spec(self.settings[0]).choices
+        if own is not None:
+            return lambda: list(own)
+        return self.host_choices
+
+
+def _host_upscalers() -> list[str]:
+    """The upscaler names the panel offers, read from the WebUI when asked."""
+    return host_upscaler_names()
 
 
 AXES = (
@@ -77,6 +90,15 @@ AXES = (
     FacePopAxis(("face_seed_mode",)),
     FacePopAxis(("aggressive_detection",)),
     FacePopAxis(("rotation_threshold",)),
+    FacePopAxis(("face_restoration",)),
+    FacePopAxis(("codeformer_weight",)),
+    FacePopAxis(("restore_visibility",)),
+    FacePopAxis(("upscaler",), host_choices=_host_upscalers),
+    FacePopAxis(("enhance_filter",)),
+    FacePopAxis(("colour_match",)),
+    FacePopAxis(("eyes_pass",)),
+    FacePopAxis(("keep_original_eyes",)),
+    FacePopAxis(("eyes_denoising_strength",)),
 )
 
 
@@ -119,11 +141,15 @@ def apply_xyz_overrides(p: Any, settings: FacePopSettings) -> FacePopSettings:
 
 def _main_job_face_values(p: Any, settings: FacePopSettings) -> dict[str, Value]:
     """What the face pass takes from the main job while separate face processing is off,
-    as face-pass settings (a value the settings don't accept keeps the panel's)."""
+    as face-pass settings (a value the settings don't accept keeps the panel's). A
+    txt2img job's denoising strength is its hires fix's: its face pass keeps the face
+    denoising strength setting."""
     inherited: dict[str, Value] = {"face_prompt": "", "face_negative_prompt": ""}
-    for name, value in (("face_steps", getattr(p, "steps", None)),
-                        ("face_cfg_scale", getattr(p, "cfg_scale", None)),
-                        ("face_denoising_strength", getattr(p, "denoising_strength", None))):
+    taken = [("face_steps", getattr(p, "steps", None)),
+             ("face_cfg_scale", getattr(p, "cfg_scale", None))]
+    if hasattr(p, "init_images"):
+        taken.append(("face_denoising_strength", getattr(p, "denoising_strength", None)))
+    for name, value in taken:
         try:
             settings.replace(**{name: value})
         except SettingsError:
@@ -166,12 +192,9 @@ def register_with_loaded_xyz(scripts_data: Iterable[Any]) -> None:
 
 def _axis_option(xyz: Any, axis: FacePopAxis) -> Any:
     kind = axis.kind
-    option_class = getattr(xyz, "AxisOptionImg2Img", xyz.AxisOption)  # FacePop: img2img only
-    choices = axis.choices
-    return option_class(
+    return xyz.AxisOption(  # both tabs: FacePop works in txt2img and img2img
         axis.label, str if kind is bool else kind, _applier(axis),
-        confirm=_confirmer(axis),
-        choices=(lambda: list(choices)) if choices is not None else None,
+        confirm=_confirmer(axis), choices=axis.choices,
         prepare=_preparer(xyz, axis) if kind in (int, float) else None)
 
 

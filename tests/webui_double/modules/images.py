@@ -11,8 +11,11 @@ opts.enable_pnginfo (the infotext under pnginfo_section_name; a missing one is w
 known: seed, prompt, prompt_spaces, prompt_words, date (others stay as written). Left
 out: EXIF infotext in JPEG/WEBP, the downscaled JPEG copy, long-name truncation.
 
-resize_image(): modes 0 (stretch), 1 (crop) and 2 (fill, edges stretched into the bars),
-always LANCZOS (no upscaler models); image_grid(): the host's row count, no callback.
+resize_image(): modes 0 (stretch), 1 (crop) and 2 (fill, edges stretched into the bars);
+each resize goes through the upscaler named (default opts.upscaler_for_img2img) when it
+enlarges: shared.sd_upscalers by exact name, the first one with a printed message when
+none has it; LANCZOS without one, for "None" and for "L" images, and for the last step to
+the exact size. image_grid(): the host's row count, no callback.
 split_grid() / combine_grid(): SD upscale's overlapping tiles (Grid: tiles as
 [y, tile height, [[x, tile width, tile image], ...]] rows) and their blend back with linear
 ramps across the overlaps, as the host's.
@@ -55,14 +58,29 @@ def image_grid(imgs, batch_size=1, rows=None):
 
 
 def resize_image(resize_mode, im, width, height, upscaler_name=None):
+    upscaler_name = upscaler_name or shared.opts.upscaler_for_img2img
+
+    def resize(image, w, h):
+        if upscaler_name in (None, "None") or image.mode == "L":
+            return image.resize((w, h), resample=LANCZOS)
+        scale = max(w / image.width, h / image.height)
+        if scale > 1.0:
+            named = [x for x in shared.sd_upscalers if x.name == upscaler_name]
+            upscaler = named[0] if named else shared.sd_upscalers[0]
+            if not named:
+                print(f"could not find upscaler named {upscaler_name or '<empty string>'}, "
+                      f"using {upscaler.name} as a fallback")
+            image = upscaler.scaler.upscale(image, scale, upscaler.data_path)
+        return image if image.size == (w, h) else image.resize((w, h), resample=LANCZOS)
+
     if resize_mode == 0:
-        return im.resize((width, height), resample=LANCZOS)
+        return resize(im, width, height)
     wanted, own = width / height, im.width / im.height
     crop = resize_mode == 1
     to_width = wanted > own if crop else wanted < own  # which side fits exactly
     w = width if to_width else im.width * height // im.height
     h = im.height * width // im.width if to_width else height
-    scaled = im.resize((w, h), resample=LANCZOS)
+    scaled = resize(im, w, h)
     canvas = Image.new("RGB", (width, height))
     left, top = width // 2 - w // 2, height // 2 - h // 2
     canvas.paste(scaled, box=(left, top))

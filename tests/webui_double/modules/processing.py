@@ -1,5 +1,5 @@
-"""Stands in for modules/processing.py (A1111 v1.10.1): img2img jobs and process_images(),
-with a numpy painter instead of a model.
+"""Stands in for modules/processing.py (A1111 v1.10.1): img2img and txt2img jobs and
+process_images(), with a numpy painter instead of a model.
 
 Kept from the host: the job fields FacePop and the API use, with the host's defaults
 (inpaint_full_res=True, inpainting_fill=0, padding 0: not the UI's); p.sd_model is always
@@ -11,26 +11,41 @@ ratio (p.get_token_merging_ratio(), as the host's for img2img) and reset to 0 in
 `finally` (so a nested process_images turns it off for the rest of the outer job, as in
 the host), fixed seeds in p.all_seeds (p.seed stays as given), p.rng made before
 before_process_batch, params.txt at the first batch unless --no-prompt-history,
-Skip/Interrupt handling, saving, infotexts ("Token merging ratio" when not 0), the grid
-rule.
+Skip/Interrupt handling, then per image: face restoration when p.restore_faces
+(face_restoration.restore_faces on the RGB array, before postprocess_image, as the host's;
+a copy saved first with opts.save_images_before_face_restoration), postprocess_image,
+the overlay, the image's infotext made AFTER postprocess_image (create_infotext with the
+batch's lists and the image's index within the batch; p.iteration is the batch number),
+saving; infotexts ("Token merging ratio" when not 0), the grid rule.
 Img2Img init(): binary mask, "Inpaint not masked", Gaussian blur with the host's kernel
 sizes, "Only masked" crop region (blank mask: whole picture) or whole-picture mask with
 mask_for_overlay = clip(2 * mask), overlays, flattening, resizing, "fill", and the batch
 rule (1 image: repeated; up to batch_size: batch_size lowered; more: RuntimeError). A
 second init() without a mask leaves the earlier mask state in place, as in the host.
+Txt2Img: the UI's fields; with enable_hr, init() writes "Denoising strength", "Hires
+upscale" (or "Hires resize"), "Hires steps", "Hires upscaler", refuses an upscaler name
+that is neither in shared.sd_upscalers nor a "Latent" mode, and doubles state.job_count
+(once per job: state.processing_has_refined_job_count); setup_prompts() fills the hires
+prompts (blank: the prompt). No postprocess_image before the hires pass: FacePop's hook
+sees the final, enlarged image.
 
 The painter (not the host's): "latents" are the images at full size, (batch, height,
-width, 3) floats in 0..255; item i becomes init * (1 - d) + expected_colour(seed, prompt)
-* d, d the denoising strength, prompt p.prompts[i] at sampling, seed the one p.rng was
-made from. A mask blends as in the host, `painted * nmask + init * mask`, but at full
-size; with mask_round a pixel whose blurred mask is <= 0.5 keeps its init value exactly.
-Decoding rounds half up. A batch sampled with Skip or Interrupt set comes out unchanged.
-"latent noise" is seeded uniform noise, "latent nothing" grey 128; resize_mode 3 resizes
-after batching. Each sampled batch passes once through the UNet's forward()
+width, 3) floats in 0..255. img2img: item i becomes init * (1 - d) + expected_colour(seed,
+prompt) * d, d the denoising strength, prompt p.prompts[i] at sampling, seed the one p.rng
+was made from. txt2img: item i is expected_colour(seed, prompt), or a picture given with
+set_txt2img_picture() tinted by it; with the hires fix each item is enlarged to the target
+size (the named upscaler through images.resize_image; "Latent" modes and None: bilinear),
+state.nextjob() is called, and the enlarged items are painted over as img2img with
+denoising_strength and the hires prompts. A mask blends as in the host,
+`painted * nmask + init * mask`, but at full size; with mask_round a pixel whose blurred
+mask is <= 0.5 keeps its init value exactly. Decoding rounds half up. A batch sampled with
+Skip or Interrupt set comes out unchanged (txt2img: the picture, or mid grey). "latent
+noise" is seeded uniform noise, "latent nothing" grey 128; resize_mode 3 resizes after
+batching. Each sampled batch passes once through the UNet's forward()
 (shared.sd_model.model.diffusion_model) before the mask blend, so a script that hooks the
-UNet (as ControlNet does) changes what comes out. Left out: colour correction, face
-restoration, hires fix, refiner, txt2img, extra networks (their <tags> are only removed),
-VAE, conds.
+UNet (as ControlNet does) changes what comes out. Left out: colour correction, refiner,
+the firstpass_image of "Upscale" in the txt2img gallery, before_hr, extra networks (their
+<tags> are only removed), VAE, conds.
 
 Out of memory, as in the host: a sampler that runs out of GPU memory raises torch's
 OutOfMemoryError (a RuntimeError; other backends raise a plain RuntimeError whose message
@@ -43,7 +58,7 @@ calls devices.torch_gc() where process_images_inner does (at its start, after ea
 See limit_sampler_memory().
 
 Test scaffolding: expected_colour(), process_images_log, reset_process_images_log(),
-limit_sampler_memory().
+limit_sampler_memory(), set_txt2img_picture().
 """
 
 import dataclasses
@@ -62,6 +77,7 @@ from PIL import Image
 from modules import (
     devices,
     errors,
+    face_restoration,
     images,
     launch_utils,
     masking,
@@ -80,7 +96,8 @@ process_images_log: list[dict] = []
 """One entry per process_images() call, in the order the calls begin (a call made inside
 a hook of another comes after it). Keys: nested, depth; width, height, batch_size, n_iter,
 n_init_images (after p.init(), which may lower batch_size); prompts, negative_prompts,
-seeds, subseeds (the all_* lists); steps, cfg_scale, denoising_strength, sampler_name,
+seeds, subseeds (the all_* lists); mode ("img2img" or "txt2img"), hires_size (the hires
+fix's target size, None without it); steps, cfg_scale, denoising_strength, sampler_name,
 scheduler, image_mask_given, inpaint_full_res, alwayson_scripts (titles), is_api; batches:
 per batch that was sampled, its batch_number, prompts, seeds, skipped (Skip or Interrupt
 was set, so it came out unchanged), token_merging_ratio (applied to the model while it
@@ -144,6 +161,17 @@ def _allocate_for_sampling(p, items):
                "pixels is free.")
 
 
+_txt2img_model: dict = {"picture": None, "strength": 1.0}
+
+
+def set_txt2img_picture(picture, strength=0.25):
+    """What the double's txt2img "model" draws (None: nothing, the default): each first-pass
+    item becomes `picture` (stretched to the job's size) * (1 - strength) +
+    expected_colour(seed, prompt) * strength, so a picture with faces comes out of txt2img
+    with its faces, tinted per seed and prompt. Without a picture an item is that colour."""
+    _txt2img_model.update(picture=picture, strength=1.0 if picture is None else strength)
+
+
 def expected_colour(seed, prompt) -> tuple[int, int, int]:
     """What the painter paints for a seed and a prompt: sha256(f"{int(seed)}|{prompt}")[:3]."""
     digest = hashlib.sha256(f"{int(seed)}|{prompt}".encode()).digest()
@@ -160,6 +188,9 @@ def _describe(p, entry):
     entry.update({name: getattr(p, name) for name in (
         "width", "height", "batch_size", "n_iter", "steps", "cfg_scale", "denoising_strength",
         "sampler_name", "scheduler", "is_api")})
+    hires = getattr(p, "enable_hr", False)
+    entry.update(mode="img2img" if hasattr(p, "init_images") else "txt2img",
+                 hires_size=(p.hr_upscale_to_x, p.hr_upscale_to_y) if hires else None)
     entry.update(n_init_images=len(getattr(p, "init_images", None) or []),
                  prompts=list(p.all_prompts), negative_prompts=list(p.all_negative_prompts),
                  seeds=list(p.all_seeds), subseeds=list(p.all_subseeds),
@@ -579,6 +610,12 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
         for i, sample in enumerate(decoded):
             p.batch_index = i
             pixels = np.round(np.moveaxis(sample, 0, 2) * 255.0).clip(0, 255).astype(np.uint8)
+            if p.restore_faces:
+                if to_disk and opts.save_images_before_face_restoration:
+                    images.save_image(Image.fromarray(pixels), p.outpath_samples, "", p.seeds[i],
+                                      p.prompts[i], opts.samples_format, info=text_of(i), p=p,
+                                      suffix="-before-face-restoration")
+                pixels = face_restoration.restore_faces(pixels)
             image = Image.fromarray(pixels)
             if runner is not None:
                 hook_args = scripts.PostprocessImageArgs(image)
@@ -813,6 +850,144 @@ def _paint(p, noise_seeds, prompts):
         seed = noise_seeds[min(i, len(noise_seeds) - 1)]
         colour = expected_colour(seed, prompts[min(i, len(prompts) - 1)])
         painted[i] = init[i] * (1.0 - strength) + np.asarray(colour, dtype=np.float64) * strength
+    painted = np.asarray(shared.sd_model.model.diffusion_model.forward(painted), dtype=np.float64)
+    state.sampling_step = p.steps
+    return painted
+
+
+LATENT_UPSCALE_MODES = ("Latent", "Latent (antialiased)", "Latent (bicubic)",
+                        "Latent (bicubic antialiased)", "Latent (nearest)",
+                        "Latent (nearest-exact)")
+"""shared.latent_upscale_modes' names (the host's default hires upscaler is "Latent")."""
+
+
+@dataclasses.dataclass(repr=False)
+class StableDiffusionProcessingTxt2Img(StableDiffusionProcessing):
+    enable_hr: bool = False
+    denoising_strength: float = 0.75
+    firstphase_width: int = 0
+    firstphase_height: int = 0
+    hr_scale: float = 2.0
+    hr_upscaler: str = None
+    hr_second_pass_steps: int = 0
+    hr_resize_x: int = 0
+    hr_resize_y: int = 0
+    hr_checkpoint_name: str = None
+    hr_sampler_name: str = None
+    hr_scheduler: str = None
+    hr_prompt: str = ""
+    hr_negative_prompt: str = ""
+    force_task_id: str = None
+
+    # Set while the job runs (init=False fields in the host).
+    hr_upscale_to_x = hr_upscale_to_y = 0
+    all_hr_prompts = all_hr_negative_prompts = hr_prompts = None
+    firstpass_image = None
+    is_hr_pass = False
+
+    def setup_prompts(self):
+        super().setup_prompts()
+        if not self.enable_hr:
+            return
+        self.hr_prompt = self.hr_prompt or self.prompt
+        self.hr_negative_prompt = self.hr_negative_prompt or self.negative_prompt
+        count = self.batch_size * self.n_iter
+        self.all_hr_prompts = (self.hr_prompt if isinstance(self.hr_prompt, list)
+                               else [self.hr_prompt] * count)
+        self.all_hr_negative_prompts = (
+            self.hr_negative_prompt if isinstance(self.hr_negative_prompt, list)
+            else [self.hr_negative_prompt] * count)
+
+    def init(self, all_prompts, all_seeds, all_subseeds):
+        if not self.enable_hr:
+            return
+        notes = self.extra_generation_params
+        notes["Denoising strength"] = self.denoising_strength
+        known = {x.name for x in shared.sd_upscalers}
+        if self.hr_upscaler is not None and self.hr_upscaler not in LATENT_UPSCALE_MODES \
+                and self.hr_upscaler not in known:
+            raise Exception(f"could not find upscaler named {self.hr_upscaler}")
+        self._target_size(notes)
+        if not state.processing_has_refined_job_count:  # the hires pass is a job of its own
+            if state.job_count == -1:
+                state.job_count = self.n_iter
+            state.job_count *= 2
+            state.processing_has_refined_job_count = True
+        if self.hr_second_pass_steps:
+            notes["Hires steps"] = self.hr_second_pass_steps
+        if self.hr_upscaler is not None:
+            notes["Hires upscaler"] = self.hr_upscaler
+
+    def _target_size(self, notes):
+        """hr_upscale_to_x/y: "Upscale by" hr_scale, or "Resize to" hr_resize_x/y (one of
+        them 0: kept in proportion; both: the larger fit, cropping left out)."""
+        if self.hr_resize_x == 0 and self.hr_resize_y == 0:
+            notes["Hires upscale"] = self.hr_scale
+            self.hr_upscale_to_x = int(self.width * self.hr_scale)
+            self.hr_upscale_to_y = int(self.height * self.hr_scale)
+            return
+        notes["Hires resize"] = f"{self.hr_resize_x}x{self.hr_resize_y}"
+        by_width = self.hr_resize_y == 0 or (
+            self.hr_resize_x and self.width / self.height < self.hr_resize_x / self.hr_resize_y)
+        if by_width:
+            self.hr_upscale_to_x = self.hr_resize_x
+            self.hr_upscale_to_y = self.hr_resize_x * self.height // self.width
+        else:
+            self.hr_upscale_to_x = self.hr_resize_y * self.width // self.height
+            self.hr_upscale_to_y = self.hr_resize_y
+
+    def sample(self, conditioning, unconditional_conditioning, seeds, subseeds, subseed_strength,
+               prompts):
+        self.sampler = sd_samplers.create_sampler(self.sampler_name, shared.sd_model)
+        samples = _paint_txt2img(self, self.rng.next(), prompts)
+        if not self.enable_hr:
+            return samples
+        return self._hires(samples, prompts)
+
+    def _hires(self, samples, prompts):
+        """The hires fix: each item enlarged to the target size (an upscaler from
+        shared.sd_upscalers, or a "Latent" mode: bilinear), counted as a job of its own,
+        then painted over as img2img with denoising_strength and the hires prompt."""
+        if state.interrupted:
+            return samples
+        self.is_hr_pass = True
+        target = (self.hr_upscale_to_x, self.hr_upscale_to_y)
+        enlarged = []
+        for item in samples:
+            first = Image.fromarray(np.clip(np.floor(item + 0.5), 0, 255).astype(np.uint8))
+            if self.hr_upscaler is None or self.hr_upscaler in LATENT_UPSCALE_MODES:
+                first = first.resize(target, resample=Image.Resampling.BILINEAR)
+            else:
+                first = images.resize_image(0, first, *target, upscaler_name=self.hr_upscaler)
+            enlarged.append(np.asarray(first, dtype=np.float64))
+        state.nextjob()
+        part = slice(self.iteration * self.batch_size, (self.iteration + 1) * self.batch_size)
+        self.hr_prompts = self.all_hr_prompts[part]
+        self.init_latent = np.array(enlarged)
+        painted = _paint(self, self.rng.next(), self.hr_prompts)
+        self.is_hr_pass = False
+        return painted
+
+
+def _paint_txt2img(p, noise_seeds, prompts):
+    """Each item: set_txt2img_picture()'s picture * (1 - strength) + expected_colour(seed,
+    prompt) * strength (the colour alone without a picture), passed through the UNet's
+    forward(); with Skip or Interrupt set, the picture alone (mid grey without one)."""
+    picture, strength = _txt2img_model["picture"], _txt2img_model["strength"]
+    if picture is None:
+        base = np.full((p.height, p.width, 3), 128.0)
+    else:
+        base = np.asarray(picture.convert("RGB").resize((p.width, p.height),
+                                                        resample=images.LANCZOS),
+                          dtype=np.float64)
+    state.sampling_steps, state.sampling_step = p.steps, 0
+    if state.skipped or state.interrupted:
+        return np.stack([base] * len(noise_seeds))
+    working = _allocate_for_sampling(p, len(noise_seeds))  # noqa: F841 (held while sampling)
+    painted = np.stack([base * (1.0 - strength)
+                        + np.asarray(expected_colour(seed, prompts[min(i, len(prompts) - 1)]),
+                                     dtype=np.float64) * strength
+                        for i, seed in enumerate(noise_seeds)])
     painted = np.asarray(shared.sd_model.model.diffusion_model.forward(painted), dtype=np.float64)
     state.sampling_step = p.steps
     return painted

@@ -7,17 +7,18 @@ sd_model.model.diffusion_model, is a UNetModel whose forward() the painter calls
 sampled batch: the class's forward returns the batch unchanged, and a script may hook it by
 setting an instance attribute `forward`, as ControlNet does to the real UNet.
 prompt_styles knows no styles (the host ignores unknown style names too); total_tqdm does
-nothing; sd_upscalers holds the host's built-in "None", "Lanczos" and "Nearest" upscalers
-(no model-based ones); there are no face restorers. walk_files() and listfiles() are the
-host's (modules/util.py) folder listings, in natural sort order.
+nothing. As after the host's start-up: face_restorers holds the CodeFormer and GFPGAN
+restorers (codeformer_model.py, gfpgan_model.py: stand-ins with recognisable effects), in
+the order the host sets them up; sd_upscalers is what modelloader.load_upscalers() makes:
+the built-in "None", "Lanczos" and "Nearest", then "R-ESRGAN 4x+" (a stand-in model
+upscaler, realesrgan_model.py). walk_files() and listfiles() are the host's
+(modules/util.py) folder listings, in natural sort order.
 """
 
 import os
 import re
 import sys
 from types import SimpleNamespace
-
-from PIL import Image
 
 from modules import options, shared_cmd_options, shared_options, shared_state
 from modules.paths_internal import (  # noqa: F401 (re-exported, as in the host)
@@ -82,25 +83,6 @@ class _NoProgressBar:
 prompt_styles, total_tqdm = _NoStyles(), _NoProgressBar()
 
 
-class _ResamplingUpscaler:
-    """A built-in upscaler (modules/upscaler.py UpscalerNone / UpscalerLanczos /
-    UpscalerNearest): upscale(img, scale, selected_model) resizes by `scale`."""
-
-    def __init__(self, name, resample):
-        self.name, self.resample = name, resample
-
-    def upscale(self, img, scale, selected_model=None):
-        if self.resample is None:
-            return img
-        size = (int(img.width * scale), int(img.height * scale))
-        return img.resize(size, resample=self.resample)
-
-
-sd_upscalers = [SimpleNamespace(name=name, data_path=None, scaler=_ResamplingUpscaler(name, r))
-                for name, r in (("None", None), ("Lanczos", Image.Resampling.LANCZOS),
-                                ("Nearest", Image.Resampling.NEAREST))]
-
-
 def _natural_key(text):
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
 
@@ -126,3 +108,14 @@ def walk_files(path, allowed_extensions=None):
             if not opts.list_hidden_files and ("/." in root or "\\." in root):
                 continue
             yield os.path.join(root, name)
+
+
+
+# As the host's start-up does it (initialize.py), once this module's names exist: the
+# restorers in that order, then the upscalers.
+sd_upscalers = []
+from modules import codeformer_model, gfpgan_model, modelloader  # noqa: E402
+
+codeformer_model.setup_model(os.path.join(models_path, "Codeformer"))
+gfpgan_model.setup_model(os.path.join(models_path, "GFPGAN"))
+modelloader.load_upscalers()

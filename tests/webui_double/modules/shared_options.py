@@ -19,6 +19,7 @@ _DEFAULTS = {
     "enable_pnginfo": True, "save_txt": False, "jpeg_quality": 80, "save_init_img": False,
     "save_mask": False, "save_mask_composite": False, "return_mask": False,
     "return_mask_composite": False, "return_grid": True, "save_incomplete_images": False,
+    "save_images_before_face_restoration": False, "save_images_before_highres_fix": False,
     "do_not_show_images": False, "samples_log_stdout": False, "save_to_dirs": True,
     "grid_save_to_dirs": True, "directories_filename_pattern": "[date]",
     "directories_max_prompt_words": 8, "outdir_samples": "", "outdir_grids": "",
@@ -26,6 +27,9 @@ _DEFAULTS = {
     "img2img_background_color": "#ffffff", "img2img_color_correction": False,
     "overlay_inpaint": True, "upscaler_for_img2img": None,
     "img2img_batch_show_results_limit": 32, "list_hidden_files": True,
+    # upscaling
+    "ESRGAN_tile": 192, "ESRGAN_tile_overlap": 8,
+    "realesrgan_enabled_models": ["R-ESRGAN 4x+", "R-ESRGAN 4x+ Anime6B"],
     # optimizations, prompts
     "token_merging_ratio_img2img": 0.0, "enable_prompt_comments": True,
     # infotext
@@ -35,7 +39,8 @@ _DEFAULTS = {
     "disable_weights_auto_swap": True,
     # user interface, extensions
     "samplers_in_dropdown": True, "hide_samplers": [], "ui_reorder_list": [],
-    "face_restoration_model": "CodeFormer", "enable_console_prompts": False,
+    "face_restoration_model": "CodeFormer", "code_former_weight": 0.5,
+    "enable_console_prompts": False,
     "disable_all_extensions": "none", "disabled_extensions": [],
 }
 _DEFAULTS.update({key: os.path.join(default_output_dir, folder) for key, folder in (

@@ -1,9 +1,13 @@
-"""Stands in for the img2img part of modules/api/api.py (A1111 v1.10.1).
+"""Stands in for the img2img and txt2img parts of modules/api/api.py (A1111 v1.10.1).
 
 Api(app) is made once at start-up. It makes the script UI if there is none (as with
 --nowebui) and computes each tab's default script args right then, calling every script's
 ui() inside a gr.Blocks (twice per script, as the host does); requests never call ui().
-Given a FastAPI app it adds POST /sdapi/v1/img2img (the JSON body is not validated).
+Given a FastAPI app it adds POST /sdapi/v1/txt2img and /sdapi/v1/img2img (the JSON body
+is not validated).
+
+text2imgapi() is img2imgapi() without images and masks, on the txt2img runner, its
+default script args and its paste fields ("txt2img"), with the txt2img output folders.
 
 img2imgapi(), as in the host: init_images are required (404); the `infotext` field is
 applied (fields with an api name the request didn't set are set from it, converted to the
@@ -112,6 +116,7 @@ class Api:
         self.app, self.queue_lock = app, queue_lock or threading.RLock()
         if app is not None:
             api_middleware(app)
+            self.add_api_route("/sdapi/v1/txt2img", self._serve_txt2img, methods=["POST"])
             self.add_api_route("/sdapi/v1/img2img", self._serve_img2img, methods=["POST"])
         runners = scripts.scripts_txt2img, scripts.scripts_img2img
         if not all(r.scripts for r in runners):
@@ -136,6 +141,11 @@ class Api:
             return True
         raise fastapi.HTTPException(status_code=401, detail="Incorrect username or password",
                                     headers={"WWW-Authenticate": "Basic"})
+
+    async def _serve_txt2img(self, request: fastapi.Request):
+        body = models.StableDiffusionTxt2ImgProcessingAPI(**await request.json())
+        answer = self.text2imgapi(body).dict()
+        return {**answer, "images": [x.decode("ascii") for x in answer["images"]]}
 
     async def _serve_img2img(self, request: fastapi.Request):
         body = models.StableDiffusionImg2ImgProcessingAPI(**await request.json())
@@ -216,6 +226,56 @@ class Api:
                 mentioned_script_args[where[id(field.component)]] = value
         return found
 
+    def _run(self, p, runner, chosen, args_for_scripts, tab):
+        """The job of a request, as both routes run it."""
+        p.is_api, p.scripts = True, runner
+        p.outpath_samples = getattr(shared.opts, f"outdir_{tab}_samples")
+        p.outpath_grids = getattr(shared.opts, f"outdir_{tab}_grids")
+        state = shared.state
+        try:
+            state.begin(job=f"scripts_{tab}")
+            if chosen is None:
+                p.script_args = tuple(args_for_scripts)
+                return processing.process_images(p)
+            p.script_args = args_for_scripts
+            return runner.run(p, *args_for_scripts)
+        finally:
+            state.end()
+            shared.total_tqdm.clear()  # (the progress bar stub)
+            p.close()
+
+    def _job_fields(self, req, excluded):
+        """The job's constructor arguments from a request: the sampler checked, saving as
+        asked, the API's own fields left out."""
+        sampler, scheduler = sd_samplers.get_sampler_and_scheduler(
+            req.sampler_name or req.sampler_index, req.scheduler)
+        job = req.copy(update={"sampler_name": validate_sampler_name(sampler),
+                               "do_not_save_samples": not req.save_images,
+                               "do_not_save_grid": not req.save_images})
+        job.sampler_index = None if job.sampler_name else job.sampler_index
+        if scheduler != "Automatic" and not job.scheduler:
+            job.scheduler = scheduler
+        return job, {k: v for k, v in vars(job).items() if k not in (
+            "script_name", "script_args", "alwayson_scripts", "infotext", "save_images",
+            "send_images", *excluded)}
+
+    def text2imgapi(self, txt2imgreq: models.StableDiffusionTxt2ImgProcessingAPI):
+        req = txt2imgreq
+        runner = scripts.scripts_txt2img
+        from_infotext = {}
+        self.apply_infotext(req, "txt2img", script_runner=runner,
+                            mentioned_script_args=from_infotext)
+        chosen, chosen_index = self.get_selectable_script(req.script_name, runner)
+        job, fields = self._job_fields(req, ())
+        args_for_scripts = self.init_script_args(req, self.default_script_arg_txt2img, chosen,
+                                                 chosen_index, runner,
+                                                 input_script_args=from_infotext)
+        with self.queue_lock:
+            p = processing.StableDiffusionProcessingTxt2Img(sd_model=shared.sd_model, **fields)
+            outcome = self._run(p, runner, chosen, args_for_scripts, "txt2img")
+        encoded = [encode_pil_to_base64(x) for x in outcome.images] if job.send_images else []
+        return models.TextToImageResponse(images=encoded, parameters=vars(req), info=outcome.js())
+
     def img2imgapi(self, img2imgreq: models.StableDiffusionImg2ImgProcessingAPI):
         req = img2imgreq
         if req.init_images is None:
@@ -226,17 +286,7 @@ class Api:
         self.apply_infotext(req, "img2img", script_runner=runner,
                             mentioned_script_args=from_infotext)
         chosen, chosen_index = self.get_selectable_script(req.script_name, runner)
-        sampler, scheduler = sd_samplers.get_sampler_and_scheduler(
-            req.sampler_name or req.sampler_index, req.scheduler)
-        job = req.copy(update={"sampler_name": validate_sampler_name(sampler), "mask": mask,
-                               "do_not_save_samples": not req.save_images,
-                               "do_not_save_grid": not req.save_images})
-        job.sampler_index = None if job.sampler_name else job.sampler_index
-        if scheduler != "Automatic" and not job.scheduler:
-            job.scheduler = scheduler
-        fields = {k: v for k, v in vars(job).items() if k not in (
-            "include_init_images", "script_name", "script_args", "alwayson_scripts", "infotext",
-            "save_images", "send_images")}
+        job, fields = self._job_fields(req.copy(update={"mask": mask}), ("include_init_images",))
         args_for_scripts = self.init_script_args(req, self.default_script_arg_img2img, chosen,
                                                  chosen_index, runner,
                                                  input_script_args=from_infotext)
@@ -244,22 +294,7 @@ class Api:
         with self.queue_lock:
             p = processing.StableDiffusionProcessingImg2Img(sd_model=shared.sd_model, **fields)
             p.init_images = [decode_base64_to_image(x) for x in req.init_images]
-            p.is_api, p.scripts = True, runner
-            p.outpath_samples = shared.opts.outdir_img2img_samples
-            p.outpath_grids = shared.opts.outdir_img2img_grids
-            state = shared.state
-            try:
-                state.begin(job="scripts_img2img")
-                if chosen is None:
-                    p.script_args = tuple(args_for_scripts)
-                    outcome = processing.process_images(p)
-                else:
-                    p.script_args = args_for_scripts
-                    outcome = runner.run(p, *args_for_scripts)
-            finally:
-                state.end()
-                shared.total_tqdm.clear()  # (the progress bar stub)
-                p.close()
+            outcome = self._run(p, runner, chosen, args_for_scripts, "img2img")
 
         encoded = [encode_pil_to_base64(x) for x in outcome.images] if job.send_images else []
         if not req.include_init_images:

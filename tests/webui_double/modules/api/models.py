@@ -1,10 +1,11 @@
 """Stands in for modules/api/models.py (A1111 v1.10.1), with light classes instead of
 pydantic models.
 
-StableDiffusionImg2ImgProcessingAPI, the body of POST /sdapi/v1/img2img, is made as the
-host makes it: one field per constructor argument of StableDiffusionProcessingImg2Img
-(the double's subset of them) except the ones the API may not set, with the dataclass
-default (None where the class has a property), plus the API's own fields. As with
+StableDiffusionImg2ImgProcessingAPI and StableDiffusionTxt2ImgProcessingAPI, the bodies of
+POST /sdapi/v1/img2img and /sdapi/v1/txt2img, are made as the host makes them: one field
+per constructor argument of StableDiffusionProcessingImg2Img / ...Txt2Img (the double's
+subset of them) except the ones the API may not set, with the dataclass default (None
+where the class has a property), plus the API's own fields. As with
 pydantic v1: unknown keys are dropped silently, defaults are copies, copy(update=...),
 dict(exclude_unset=...), __fields__[name].type_ and vars() behave alike. Unlike it,
 values are not checked or converted (the host answers 422 to e.g. a list prompt).
@@ -15,7 +16,10 @@ import dataclasses
 import typing
 from typing import Any, ClassVar
 
-from modules.processing import StableDiffusionProcessingImg2Img
+from modules.processing import (
+    StableDiffusionProcessingImg2Img,
+    StableDiffusionProcessingTxt2Img,
+)
 
 API_NOT_ALLOWED = {"self", "kwargs", "sd_model", "outpath_samples", "outpath_grids",
                    "sampler_index", "extra_generation_params", "overlay_images",
@@ -45,6 +49,11 @@ class ScriptInfo(_Record):
 
     def dict(self):
         return {**super().dict(), "args": [a.dict() for a in self.args]}
+
+
+class TextToImageResponse(_Record):
+    def __init__(self, images=None, parameters=None, info=None):
+        super().__init__(images=images, parameters=parameters, info=info)
 
 
 class ImageToImageResponse(_Record):
@@ -99,5 +108,11 @@ StableDiffusionImg2ImgProcessingAPI = _request_model(
         ("sampler_index", str, "Euler"), ("init_images", list, None),
         ("denoising_strength", float, 0.75), ("mask", str, None),
         ("include_init_images", bool, False), ("script_name", str, None),
+        ("script_args", list, []), ("send_images", bool, True), ("save_images", bool, False),
+        ("alwayson_scripts", dict, {}), ("force_task_id", str, None), ("infotext", str, None)])
+
+StableDiffusionTxt2ImgProcessingAPI = _request_model(
+    "StableDiffusionProcessingTxt2Img", StableDiffusionProcessingTxt2Img, [
+        ("sampler_index", str, "Euler"), ("script_name", str, None),
         ("script_args", list, []), ("send_images", bool, True), ("save_images", bool, False),
         ("alwayson_scripts", dict, {}), ("force_task_id", str, None), ("infotext", str, None)])
