@@ -18,6 +18,7 @@ from tests.helpers import write_extension
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTROLNET = Path(__file__).resolve().parent / "stand_ins" / "sd-webui-controlnet"
+ADETAILER = Path(__file__).resolve().parent / "stand_ins" / "adetailer"
 TILE = 512
 # The astronaut's face centre in her photo (see test_detect.py).
 FACE_CENTRE = (224, 125)
