@@ -122,7 +122,7 @@ def _mediapipe_step(version: str | None, runtime_missing: bool,
         return None, None
     result = check()
     if result.outcome is CheckOutcome.PASSED:
-        return None, None
+        return None, f"mediapipe {version} runs FacePop's graphs; left as it is"
     if result.outcome is CheckOutcome.UNKNOWN:
         return None, f"{result.message}; mediapipe {version} is left as it is"
     args = ("install", "--no-deps", choice)

@@ -85,7 +85,8 @@ def test_installer_does_nothing_with_skip_install_or_when_all_is_there(webui, mo
 def test_installer_leaves_adetailers_mediapipe_alone_when_facepops_check_passes(
         webui, monkeypatch, capsys):
     assert _run_installer(webui, monkeypatch, dict(COMPLETE, mediapipe="0.10.15")) == []
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().out == ("FacePop: mediapipe 0.10.15 runs FacePop's graphs; "
+                                       "left as it is\n")
 
 
 def test_installer_replaces_a_mediapipe_that_fails_facepops_check(webui, monkeypatch, capsys):
