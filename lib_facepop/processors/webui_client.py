@@ -78,10 +78,6 @@ class WebUIServerProcessor:
         self.job = job or ServerJob()
         self.face_batch = max(1, int(face_batch))
 
-    @property
-    def base_url(self) -> str:
-        return self.server.url
-
     def process(self, tasks: Sequence[FaceTask], params: FacePassParams) -> list[np.ndarray]:
         outputs: dict[int, np.ndarray] = {}
         for batch in batches_for_api(tasks, self.face_batch):

@@ -34,9 +34,6 @@ from PIL import Image
 
 log = logging.getLogger(__name__)
 
-CONTROLNET_NAMES = ("controlnet",)
-"""How the face_pass_scripts setting and FacePop name the ControlNet extension."""
-
 # Preprocessors (modules) whose unit guides by a reference picture, not pixel by pixel.
 _REFERENCE_MODULES = ("ip-adapter", "ip_adapter", "reference", "revision", "t2ia_style",
                       "shuffle", "instant_id_face_embedding", "clip_vision")
