@@ -131,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="folder for the results (made if missing)")
     run.add_argument("--overwrite", action="store_true",
                      help="process images whose result exists again (default: skip them)")
+    run.add_argument("--cluster", metavar="ADDRESS",
+                     help="run on a Ray cluster (HOST:PORT of its head, or auto for the one "
+                          "this machine belongs to): each image is a task on a node with a "
+                          "WebUI; see docs/render-farm.md")
     _add_pipeline_options(run, default_processor="none")
     run.set_defaults(handler=_cmd_run)
 
@@ -420,8 +424,37 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if os.path.realpath(image.path) == os.path.realpath(plan.out.target(image)):
             raise UsageError(f"{image.shown}: its result would replace it; give the results "
                              f"another folder than --out {args.out}")
-    _, tally = _execute(args, plan, found.images, found.missing)
+    if args.cluster is not None:
+        tally = _run_on_cluster(args, plan, found.images, found.missing)
+    else:
+        _, tally = _execute(args, plan, found.images, found.missing)
     return EXIT_ERROR if tally.failures else 0
+
+
+def _run_on_cluster(args: argparse.Namespace, plan: BatchOptions,
+                    images: Sequence[InputImage], missing: Sequence[tuple[str, str]]) -> Tally:
+    """The run on a Ray cluster (lib_facepop.cluster); Ray is imported only here."""
+    from lib_facepop.api_client import RetryPolicy
+    from lib_facepop.cluster import ClusterError, ClusterUsageError, ray_missing
+
+    if (missing_ray := ray_missing()) is not None:
+        raise UsageError(missing_ray)
+    from lib_facepop.cluster.driver import ClusterRun, run_on_cluster
+    from lib_facepop.cluster.tasks import ServerSettings
+
+    settings = ServerSettings(
+        credentials=_credentials(args.api_auth) if args.api_auth is not None else None,
+        timeout=args.timeout, retry=RetryPolicy(retries=args.retries,
+                                                first_delay=args.retry_delay))
+    run = ClusterRun(args.cluster, _servers(args), settings, args.processor,
+                     args.default_processor, args.modnet, args.models_dir,
+                     args.progress_interval)
+    try:
+        return run_on_cluster(run, plan, images, missing)
+    except ClusterUsageError as exc:
+        raise UsageError(str(exc)) from None
+    except ClusterError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -484,7 +517,7 @@ def _plan(args: argparse.Namespace, *, overwrite: bool) -> BatchOptions:
             raise UsageError(f"--server {url}: {exc}") from None
     if args.server and args.processor is not None:
         raise UsageError("--processor is for runs without a server; the faces go to --server")
-    if args.main_pass and not args.server:
+    if args.main_pass and not args.server and getattr(args, "cluster", None) is None:
         raise UsageError("--main-pass runs on a WebUI server; give --server URL")
     if args.api_auth is not None:
         _credentials(args.api_auth)

@@ -10,6 +10,7 @@ written atomically: a file under its final name is always whole.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import secrets
@@ -75,26 +76,52 @@ def read_image(path: str | os.PathLike[str], max_pixels: int | None = None,
     ``max_pixels`` refuses bigger images before their pixels are decoded; ``limit_hint``
     (e.g. the flag that raises the limit) is added to that message.
     """
+    _check_file(path)
+    return _open(Path(path), str(path), max_pixels, limit_hint)
+
+
+def read_image_bytes(data: bytes, name: str, max_pixels: int | None = None,
+                     limit_hint: str = "") -> LoadedImage:
+    """``read_image`` of a file's bytes read elsewhere (``image_file_bytes``); messages
+    name the file as ``name``."""
+    return _open(io.BytesIO(data), name, max_pixels, limit_hint)
+
+
+def image_file_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of an image file, to be decoded elsewhere; ImageError worded as
+    ``read_image`` words it when the file can't be read."""
+    _check_file(path)
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ImageError(f"{path}: can't read the image ({exc})") from None
+
+
+def _check_file(path: str | os.PathLike[str]) -> None:
     file = Path(path)
     if not file.exists():
         raise ImageError(f"{path}: no such file")
     if file.is_dir():
         raise ImageError(f"{path}: is a folder, not an image")
+
+
+def _open(source: Path | io.BytesIO, name: str, max_pixels: int | None,
+          limit_hint: str) -> LoadedImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(file) as img:
-                _check_pixels(path, img.size, max_pixels, limit_hint)
-                return _decode(img, str(path))
+            with Image.open(source) as img:
+                _check_pixels(name, img.size, max_pixels, limit_hint)
+                return _decode(img, name)
     except Image.DecompressionBombError as exc:
         found = re.search(r"\((\d+) pixels\)", str(exc))
         size = f" ({int(found.group(1)) / 1e6:.1f} megapixels)" if found else ""
-        raise ImageTooLargeError(f"{path}: too large for the image library's safety "
+        raise ImageTooLargeError(f"{name}: too large for the image library's safety "
                                  f"limit{size}{_hint(limit_hint)}") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image file FacePop can read") from None
+        raise ImageError(f"{name}: not an image file FacePop can read") from None
     except OSError as exc:
-        raise ImageError(f"{path}: can't read the image ({exc})") from None
+        raise ImageError(f"{name}: can't read the image ({exc})") from None
 
 
 def _check_pixels(path: Any, size: tuple[int, int], max_pixels: int | None,

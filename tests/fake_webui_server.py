@@ -480,8 +480,9 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeWebUI(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, behaviour: Behaviour | None = None) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, behaviour: Behaviour | None = None, port: int = 0) -> None:
+        """``port``: 0 for a free one; a given one lets a test start a server "again"."""
+        super().__init__(("127.0.0.1", port), _Handler)
         self.requests: list[dict] = []
         """The img2img requests, in order."""
         self.extras_requests: list[dict] = []
@@ -517,9 +518,9 @@ class FakeWebUI(ThreadingHTTPServer):
 
 
 @contextmanager
-def running_fake_webui(behaviour: Behaviour | None = None, **changes: Any
+def running_fake_webui(behaviour: Behaviour | None = None, port: int = 0, **changes: Any
                        ) -> Iterator[FakeWebUI]:
-    server = FakeWebUI(behaviour or Behaviour(**changes))
+    server = FakeWebUI(behaviour or Behaviour(**changes), port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

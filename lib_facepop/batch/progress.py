@@ -29,6 +29,12 @@ class Tally:
     failures: list[tuple[str, str]] = field(default_factory=list)
     notes: dict[str, list[str]] = field(default_factory=dict)
     """Note text -> the images it concerns."""
+    retried: dict[str, list[str]] = field(default_factory=dict)
+    """Why images were given another try (a cluster's node died) -> the images."""
+
+    @property
+    def retried_images(self) -> int:
+        return len({name for names in self.retried.values() for name in names})
 
     @property
     def finished(self) -> int:
@@ -79,6 +85,12 @@ class Progress:
             images.append(name)
             if len(images) == 1:
                 self._write(f"{PREFIX} {name}: {text} (said once; the summary counts them)")
+
+    def retried(self, name: str, why: str) -> None:
+        """An image goes to another try (another node, another worker): counted in the
+        summary, by why."""
+        with self._lock:
+            self.tally.retried.setdefault(why, []).append(name)
 
     def say(self, line: str) -> None:
         with self._lock:
@@ -144,7 +156,8 @@ def summary_lines(tally: Tally, seconds: float, interrupted: bool = False) -> li
     head = "interrupted after" if interrupted else "finished"
     lines = [f"{PREFIX} {head} {tally.finished} of {tally.total} images in "
              f"{_duration(seconds)}: {tally.done} done ({tally.faces} faces processed), "
-             f"{tally.skipped} skipped, {len(tally.failures)} failed"]
+             f"{tally.skipped} skipped, {len(tally.failures)} failed"
+             + (f", {tally.retried_images} retried" if tally.retried else "")]
     if tally.skipped:
         lines.append(f"{PREFIX}   skipped: {tally.skipped} whose result exists "
                      f"(--overwrite makes them again)")
@@ -153,6 +166,10 @@ def summary_lines(tally: Tally, seconds: float, interrupted: bool = False) -> li
     if len(tally.failures) > FAILURES_LISTED:
         lines.append(f"{PREFIX}   ... and {len(tally.failures) - FAILURES_LISTED} more "
                      f"failures (each was reported above)")
+    for why, names in tally.retried.items():
+        unique = list(dict.fromkeys(names))
+        lines.append(f"{PREFIX}   retried: {len(unique)} image(s) {why}: "
+                     f"{', '.join(unique[:5])}{' ...' if len(unique) > 5 else ''}")
     for text, names in tally.notes.items():
         lines.append(f"{PREFIX}   note: {len(names)} image(s) {text}: "
                      f"{', '.join(names[:5])}{' ...' if len(names) > 5 else ''}")

@@ -186,24 +186,39 @@ class BatchRunner:
     def _start_workers(self) -> ServerWorkers[_Job]:
         """One worker per server, each with the server's own tools; what a server lacks of
         what the settings ask is said now, before any work."""
-        tool_sets = {server.url: tool_set(server, self.offers.get(server.url), self.settings,
-                                          Notices(ProgressLog(log, self.progress, server.url)))
-                     for server in self.servers}
-        pipelines = {server.url: self._pipeline(
-            WebUIServerProcessor(server, self.options.server_job,
-                                 face_batch=self.options.face_batch),
-            tool_sets[server.url].tools, tool_sets[server.url].notices)
-            for server in self.servers}
+        parts = {server.url: self._server_parts(server) for server in self.servers}
 
         def work(job: _Job, server: WebUIServer) -> int:
-            return self._finish(job, pipelines[server.url], server,
-                                tool_sets[server.url].record)
+            pipeline, record = parts[server.url]
+            return self._finish(job, pipeline, server, record)
 
         workers: ServerWorkers[_Job] = ServerWorkers(self.servers, work,
                                                      lambda job: job.source.shown,
                                                      self.progress)
         workers.start()
         return workers
+
+    def _server_parts(self, server: WebUIServer) -> tuple[FacePipeline, dict[str, Any]]:
+        """The pipeline of ``server`` (its face pass, restorers and upscalers) and what
+        run.json records of it; what it lacks of what the settings ask is said now."""
+        tools = tool_set(server, self.offers.get(server.url), self.settings,
+                         Notices(ProgressLog(log, self.progress, server.url)))
+        processor = WebUIServerProcessor(server, self.options.server_job,
+                                         face_batch=self.options.face_batch)
+        return self._pipeline(processor, tools.tools, tools.notices), tools.record
+
+    # --- one image on this thread (a cluster's task) ---------------------------------------
+    def process(self, image: InputImage, server: WebUIServer | None = None,
+                where: Mapping[str, Any] | None = None) -> tuple[int, WebUIServer | None]:
+        """One image from reading to its files, all on this thread: on ``server`` where it
+        needs one (faces, or the main pass), else with the local processor. Returns the
+        faces processed and the server used; raises what fails the image (a server's
+        failure as its ``ServerError``). ``where`` joins run.json's server record."""
+        job = self._prepare(image)
+        if server is None or not (job.faces or self.options.main_pass):
+            return self._finish(job, self._pipeline(self.local), None), None
+        pipeline, record = self._server_parts(server)
+        return self._finish(job, pipeline, server, dict(record, **(where or {}))), server
 
     def _finish(self, job: _Job, pipeline: FacePipeline, server: WebUIServer | None,
                 server_record: Mapping[str, Any] | None = None) -> int:
