@@ -23,6 +23,24 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+# Kills the nodes' process groups and removes the cluster's folder once the process that
+# started them is gone without stopping them (a test run killed, or crashed).
+WATCHDOG = """
+import os, shutil, signal, sys, time
+parent, root = int(sys.argv[1]), sys.argv[2]
+while os.getppid() == parent:
+    time.sleep(1)
+try:
+    groups = [int(g) for g in open(os.path.join(root, "groups")).read().split()]
+except OSError:
+    groups = []
+for group in groups:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+shutil.rmtree(root, ignore_errors=True)
+"""
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO": "0"}
 OBJECT_STORE_BYTES = 100 * 1024 * 1024
 START_TIMEOUT = 120
@@ -69,6 +87,9 @@ class LocalRayCluster:
         self.nodes: list[Node] = []
         self.address = ""
         self._next_ip = 2
+        self._watchdog = subprocess.Popen(
+            [sys.executable, "-c", WATCHDOG, str(os.getpid()), str(self.root)],
+            start_new_session=True)
 
     def add_node(self, *, num_cpus: int = 1, resources: Mapping[str, float] | None = None,
                  env: Mapping[str, str] | None = None) -> Node:
@@ -98,8 +119,14 @@ class LocalRayCluster:
                                    env=environment, start_new_session=True)
         node = Node(ip, process)
         self.nodes.append(node)
+        with (self.root / "groups").open("a") as groups:
+            groups.write(f"{node.group}\n")
         self._wait_for(node)
         return node
+
+    def node_tasks(self, node: Node) -> Path:
+        """Where FacePop's tasks on ``node`` keep their files (its temporary folder)."""
+        return self.root / f"tmp-{node.ip}" / "facepop-tasks"
 
     def stop(self) -> None:
         """Every node's process group: asked, then killed."""
@@ -113,6 +140,8 @@ class LocalRayCluster:
             with _no_such_process():
                 os.killpg(node.group, signal.SIGKILL)
         self.nodes.clear()
+        self._watchdog.kill()
+        self._watchdog.wait()
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
