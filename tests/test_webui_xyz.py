@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from lib_facepop.settings import FacePopSettings
-from lib_facepop.webui.xyz import AXES
+from lib_facepop.xyz_axes import AXES
 
 ROOT = Path(__file__).resolve().parents[1]
 XYZ = "X/Y/Z plot"
