@@ -451,7 +451,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from lib_facepop.detect.mediapipe_runtime import check_mediapipe
+    from lib_facepop.detect.graph_check import check_mediapipe
 
     print(check_mediapipe())
     return 0
