@@ -28,10 +28,10 @@ from lib_facepop.stderr_filter import stderr_without
 if TYPE_CHECKING:  # the commands import what they need when they run (fast --help)
     from lib_facepop.api_client import Credentials, WebUIServer
     from lib_facepop.api_client.extras import ServerOffer
+    from lib_facepop.api_client.face_pass import ServerJob
     from lib_facepop.batch.inputs import InputImage
     from lib_facepop.batch.progress import Tally
     from lib_facepop.batch.runner import BatchOptions, BatchRunner, Reader
-    from lib_facepop.processors.webui_client import ServerJob
 
 log = logging.getLogger("lib_facepop")
 
@@ -200,7 +200,7 @@ def _add_pipeline_options(parser: argparse.ArgumentParser, default_processor: st
 
 
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
-    from lib_facepop.processors.webui_client import DEFAULT_FACE_BATCH
+    from lib_facepop.api_client.face_pass import DEFAULT_FACE_BATCH
 
     group = parser.add_argument_group(
         "WebUI servers", "Process the faces (and with --main-pass the whole image) on "
@@ -554,7 +554,7 @@ def _credentials(text: str) -> Credentials:
 
 
 def _server_job(args: argparse.Namespace) -> ServerJob:
-    from lib_facepop.processors.webui_client import ServerJob
+    from lib_facepop.api_client.face_pass import ServerJob
 
     return ServerJob(steps=args.steps, cfg_scale=args.cfg_scale,
                      denoising_strength=args.denoising_strength, sampler_name=args.sampler,
