@@ -4,7 +4,7 @@ Run ``python -m lib_facepop.settings_doc > docs/settings.md`` after changing a s
 tests/test_settings_doc.py fails while the page and the model disagree. Everything on the
 page comes from where the program itself reads it: names, labels, groups, types, ranges,
 defaults, choices, help and infotext keys from ``lib_facepop.settings``; the command-line
-flags and their defaults from the command line's own parser (``lib_facepop.cli``); the
+flags and their defaults from the command line's own parser (``lib_facepop.cli.flags``); the
 X/Y/Z plot axes from ``lib_facepop.xyz_axes``. Nothing here imports the WebUI or gradio.
 """
 
@@ -15,7 +15,8 @@ import json
 import sys
 from collections.abc import Iterable, Mapping
 
-from lib_facepop.cli import build_parser, settings_from_args
+from lib_facepop.cli.arguments import settings_from_args
+from lib_facepop.cli.flags import build_parser
 from lib_facepop.settings import GROUPS, FacePopSettings, OptionSpec, Value, option_specs
 from lib_facepop.xyz_axes import axes_of
 
@@ -24,7 +25,7 @@ SUBCOMMANDS = ("run", "demo", "detect")
 """The commands whose setting flags the page names, in this order."""
 
 _INTRO = """\
-One typed model (`lib_facepop/settings.py`) defines every option: the WebUI panel is built
+One typed model (`lib_facepop/settings/model.py`) defines every option: the WebUI panel is built
 from it in this order, the positional API args follow this order, and the JSON schema and
 the infotext keys (`FacePop <name with spaces>`) are generated from it. Unknown names and
 out-of-range values are rejected with a message that names the setting. Settings with
