@@ -1,0 +1,43 @@
+"""``facepop run --cluster``: the run handed to lib_facepop.cluster, the only code that
+imports Ray (docs/render-farm.md); its failures as the command line's."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from lib_facepop.cli.errors import CommandError, UsageError
+
+if TYPE_CHECKING:
+    from lib_facepop.api_client import WebUIServer
+    from lib_facepop.batch.inputs import InputImage
+    from lib_facepop.batch.progress import Tally
+    from lib_facepop.batch.runner import BatchOptions
+
+
+def run_on_cluster(args: argparse.Namespace, plan: BatchOptions,
+                   images: Sequence[InputImage], missing: Sequence[tuple[str, str]],
+                   servers: Sequence[WebUIServer]) -> Tally:
+    """The run on the Ray cluster at --cluster; ``servers``: those given with --server."""
+    from lib_facepop.api_client import RetryPolicy, parse_credentials
+    from lib_facepop.cluster import ClusterError, ClusterUsageError, ray_missing
+
+    if (missing_ray := ray_missing()) is not None:
+        raise UsageError(missing_ray)
+    from lib_facepop.cluster.driver import ClusterRun
+    from lib_facepop.cluster.driver import run_on_cluster as run_there
+    from lib_facepop.cluster.tasks import ServerSettings
+
+    credentials = parse_credentials(args.api_auth) if args.api_auth is not None else None
+    settings = ServerSettings(credentials=credentials, timeout=args.timeout,
+                              retry=RetryPolicy(retries=args.retries,
+                                                first_delay=args.retry_delay))
+    run = ClusterRun(args.cluster, servers, settings, args.processor, args.default_processor,
+                     args.modnet, args.models_dir, args.progress_interval)
+    try:
+        return run_there(run, plan, images, missing)
+    except ClusterUsageError as exc:
+        raise UsageError(str(exc)) from None
+    except ClusterError as exc:
+        raise CommandError(str(exc)) from None
