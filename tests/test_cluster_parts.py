@@ -46,6 +46,13 @@ SMALL = {"face_width": 256, "face_height": 256, "mask_source": "ellipse",
          "save_faces": False}
 
 
+@pytest.fixture(autouse=True)
+def own_temporary_folder(tmp_path, monkeypatch) -> None:
+    """Tasks keep their files under the temporary folder: this test's, here."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+
+
 def _job(out: Path, **settings: object) -> ClusterJob:
     options = BatchOptions(settings=FacePopSettings.from_dict({**SMALL, **settings}),
                            out=OutputFolder(out), seed=7)
@@ -107,10 +114,7 @@ def test_the_probe_finds_the_nodes_server_in_its_environment() -> None:
     assert wrong.failure == "$FACEPOP_SERVER localhost:7860: must start with http:// or https://"
 
 
-def test_a_task_folder_left_by_a_killed_worker_is_removed_by_the_next(tmp_path,
-                                                                     monkeypatch) -> None:
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    monkeypatch.setattr("tempfile.tempdir", None)
+def test_a_task_folder_left_by_a_killed_worker_is_removed_by_the_next(tmp_path) -> None:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
     orphan = tmp_path / TASKS_FOLDER / f"{dead}-abc"
