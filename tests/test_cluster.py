@@ -181,6 +181,28 @@ def test_every_image_once_on_the_nodes_byte_for_byte_as_on_one_machine(
     assert servers.requests() == FACES
 
 
+def test_servers_given_with_server_join_the_nodes_own_and_the_main_pass_runs(
+        facepop, servers, renders, tmp_path) -> None:
+    out = tmp_path / "out"
+    with running_fake_webui() as shared:
+        run = facepop("run", renders, "--out", out, "--cluster", servers.cluster.address,
+                      "--server", shared.url, "--main-pass", "--prompt", "photo", "--seed", "5",
+                      "--debug", *SMALL)
+    assert run.code == 0, run.err
+    assert results(out) == [f"r{i}.png" for i in range(1, 7)]
+    everyone = [*servers.servers, shared]
+    bodies = [body for server in everyone for body in server.requests]
+    main = [body for body in bodies if body["width"] != 256]  # the faces' are 256 px
+    assert len(main) == 6 and len(bodies) == FACES + 6  # a main pass per image
+    assert all((body["prompt"], body["seed"]) == ("photo", 5) for body in main)
+    assert all(server.requests for server in everyone)
+    records = [json.loads((f / "run.json").read_text())["server"]
+               for (f,) in debug_folders(out).values()]
+    assert {"url": shared.url, "face_restorer": None, "upscaler": None} in records
+    assert sum("node" in record for record in records) == len(records) - sum(
+        record["url"] == shared.url for record in records)
+
+
 def test_a_worker_process_killed_mid_image_is_tried_again(servers, renders, tmp_path) -> None:
     out = tmp_path / "out"
     servers.b.behaviour.delay = 3.0

@@ -84,6 +84,8 @@ class Loop:
     def cancel(self) -> None:
         """Stop every task in flight: asked first, their workers killed after a grace."""
         refs = list(self._in_flight)
+        if not refs:
+            return
         for ref in refs:
             ray.cancel(ref)
         try:
