@@ -41,11 +41,13 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 MAX_BYTES = 400_000
 
 _CLICK_TAB = """
-const name = arguments[0];
+const name = arguments[0];  // A1111 names the tab "img2img", Forge "Img2img"
+const byId = document.getElementById('tab_' + name + '-button');
 const buttons = [...document.querySelectorAll('button')]
-    .filter(b => b.textContent.trim() === name && b.offsetParent !== null);
-if (buttons.length === 0) return false;
-buttons[0].click();
+    .filter(b => b.textContent.trim().toLowerCase() === name && b.offsetParent !== null);
+const button = byId || buttons[0];
+if (!button) return false;
+button.click();
 return true;
 """
 _IS_SHOWN = """
@@ -95,6 +97,9 @@ def main() -> int:
 def _chromium(profile: str, width: int) -> Any:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
+    # Not waiting for every resource: a page that asks for something outside loopback
+    # (a font, say) would otherwise hold the load; the panel is waited for below.
+    options.page_load_strategy = "eager"
     for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},1400"):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -102,14 +107,18 @@ def _chromium(profile: str, width: int) -> Any:
 
 def panel_picture(driver: Any, url: str, sections: list[str], timeout: float) -> bytes:
     """The FacePop accordion of the img2img tab, opened, as PNG bytes."""
+    log.info("loading %s", url)
+    driver.set_page_load_timeout(timeout)
     driver.get(url.rstrip("/") + "/?__theme=light")
     _wait(lambda: driver.execute_script(_CLICK_TAB, "img2img"), timeout, "the img2img tab")
     _wait(lambda: driver.execute_script(_IS_SHOWN, PANEL_ID), 60, "the FacePop accordion")
+    log.info("opening the FacePop accordion and %s", ", ".join(sections) or "no section")
     _open(driver, PANEL_ID)
     for title in sections:
         _open(driver, f"{PANEL_ID}_{title.lower().replace(' ', '_')}")
     time.sleep(2)  # let the opened sections lay themselves out
     x, y, width, height = driver.execute_script(_RECT, PANEL_ID)
+    log.info("taking the panel: %dx%d px", width, height)
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
         "format": "png", "captureBeyondViewport": True,
         "clip": {"x": x, "y": y, "width": width, "height": height, "scale": 1}})
