@@ -149,6 +149,8 @@ class Behaviour:
 
     delay: float = 0.0
     """Seconds to wait before answering img2img."""
+    hold: threading.Event | None = None
+    """img2img answers wait until this is set (at most two minutes): a test's gate."""
     fail_first: int = 0
     """Answer HTTP 500 to this many img2img requests first."""
     status: int | None = None
@@ -449,6 +451,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(2)
             return True
+        if behaviour.hold is not None:
+            behaviour.hold.wait(timeout=120)
         if behaviour.delay:
             time.sleep(behaviour.delay)
         if failing:

@@ -174,8 +174,9 @@ def _add_settings(parser: argparse.ArgumentParser, names: Iterable[str] | None =
                   exclude: Iterable[str] = ()) -> None:
     """One flag per setting, generated from the settings model."""
     group = parser.add_argument_group("settings (defaults as in the WebUI panel)")
-    group.add_argument("--settings", type=Path, metavar="JSON",
-                       help="a JSON file of named settings (flags override it)")
+    group.add_argument("--settings", metavar="FILE|JSON",
+                       help="a JSON file of named settings, or the JSON itself "
+                            "('{\"padding\": 20}'); flags override it")
     wanted = set(names) if names is not None else None
     for spec in option_specs():
         if spec.name in NOT_ON_COMMAND_LINE or spec.name in exclude:
