@@ -103,7 +103,7 @@ def test_settings_are_a_file_or_inline_json_and_the_help_says_so(facepop, render
 
 @pytest.mark.parametrize(("flag", "value"), [
     ("--face-steps", "inf"), ("--face-steps", "nan"), ("--face-cfg-scale", "inf"),
-    ("--steps", "-inf"), ("--progress-interval", "inf"), ("--timeout", "nan"),
+    ("--steps", "inf"), ("--progress-interval", "inf"), ("--timeout", "nan"),
     ("--seed", "inf"), ("--face-batch", "inf"),
 ])
 def test_a_number_that_is_not_finite_is_named_as_such(facepop, renders, tmp_path, flag,
