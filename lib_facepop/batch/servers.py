@@ -121,7 +121,7 @@ class ServerWorkers(Generic[Item]):
                     self._hand_over(item, server, exc)
                     self._drop(server, f"{exc} (it refuses every request)")
                     return
-                self._item_failed(item, exc.reason)
+                self._item_failed(item, str(exc))
                 in_a_row = 0
             except (ServerUnavailableError, BadReplyError) as exc:
                 in_a_row += 1
