@@ -36,6 +36,8 @@ class Inputs:
     missing: list[tuple[str, str]] = field(default_factory=list)
     """(input as given, why) for each input that names no image (empty pattern or
     folder); a missing file is reported when it is read."""
+    excluded: list[str] = field(default_factory=list)
+    """Inputs as given (folders, patterns) whose images all lie in the excluded folder."""
 
 
 class InputClashError(ValueError):
@@ -63,7 +65,9 @@ def expand_inputs(specs: Sequence[str], *, recursive: bool = False,
         path = Path(spec)
         if path.is_dir():
             files = _images_in(path, recursive, excluded)
-            if not files:
+            if not files and excluded is not None and _images_in(path, recursive, None):
+                found.excluded.append(spec)
+            elif not files:
                 hint = ("" if recursive or not _has_subfolders(path) else
                         " (--recursive looks in its subfolders too)")
                 found.missing.append((spec, f"no images in this folder{hint}"))
@@ -74,7 +78,9 @@ def expand_inputs(specs: Sequence[str], *, recursive: bool = False,
             add(InputImage(path, spec, PurePath(path.stem)))
         else:
             matches = _glob(spec, recursive, excluded)
-            if not matches:
+            if not matches and excluded is not None and _glob(spec, recursive, None):
+                found.excluded.append(spec)
+            elif not matches:
                 found.missing.append((spec, "no image matches this pattern"))
             base = _fixed_part(spec)
             for file in matches:

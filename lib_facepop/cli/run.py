@@ -33,6 +33,10 @@ def run_command(args: argparse.Namespace) -> int:
             raise UsageError(f"--out {args.out} is also an input folder; give the results "
                              f"a folder of their own")
     found = expand_inputs(args.images, recursive=args.recursive, exclude=args.out)
+    if found.excluded:
+        raise UsageError(f"{found.excluded[0]}: every image it names is inside --out "
+                         f"{args.out}, where the results go; give the results a folder of "
+                         f"their own")
     try:
         refuse_clashes(found.images)
     except InputClashError as exc:
