@@ -143,7 +143,7 @@ def test_with_no_server_having_the_extras_api_the_run_stops_before_any_work(
                          f"/sdapi/v1/face-restorers (HTTP 404: no extras API; an older "
                          f"WebUI, a fork, or a proxy that forwards only img2img), which the "
                          f"upscaler 'R-ESRGAN 4x+' needs; give a --server with the extras "
-                         f"API, or run without it"]
+                         f"API, or run without --upscaler"]
     assert not out.exists() or _pictures(out) == []
 
 

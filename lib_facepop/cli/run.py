@@ -108,7 +108,7 @@ def execute(args: argparse.Namespace, plan: BatchOptions, images: Sequence[Input
     servers = _servers(args)
     offers: dict[str, ServerOffer] = {}
     if servers:
-        ask = asker(offers) if needs_server_tools(plan.settings) else None
+        ask = asker(offers, plan.settings) if needs_server_tools(plan.settings) else None
         try:
             servers = probe_servers(servers, progress, ask)
             check_upscaler(plan.settings, offers)
