@@ -93,11 +93,14 @@ class ServerWorkers(Generic[Item]):
 
     def __init__(self, servers: Sequence[WebUIServer], work: Work,
                  name_of: Callable[[Item], str], progress: Progress, *,
-                 capacity: int | None = None) -> None:
+                 capacity: int | None = None,
+                 ended: Callable[[Item], None] | None = None) -> None:
+        """``ended(item)`` is called once an item is done or has failed for good."""
         self.servers = list(servers)
         self.work = work
         self.name_of = name_of
         self.progress = progress
+        self.ended = ended
         self.queue: WorkQueue[Item] = WorkQueue(
             [s.url for s in self.servers], self._failed,
             capacity=capacity or 2 * len(self.servers))
@@ -155,6 +158,7 @@ class ServerWorkers(Generic[Item]):
             else:
                 self.queue.done(item)
                 self.progress.done(name, faces, server.url)
+                self._end(item)
                 in_a_row = 0
 
     def _hand_over(self, item: Item, server: WebUIServer, exc: Exception) -> None:
@@ -169,7 +173,13 @@ class ServerWorkers(Generic[Item]):
     def _item_failed(self, item: Item, reason: str) -> None:
         self.queue.done(item)
         self.progress.failed(self.name_of(item), reason)
+        self._end(item)
 
     def _failed(self, item: Item, reason: str) -> None:
         self.progress.failed(self.name_of(item), reason)
+        self._end(item)
+
+    def _end(self, item: Item) -> None:
+        if self.ended is not None:
+            self.ended(item)
 

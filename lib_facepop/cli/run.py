@@ -19,8 +19,9 @@ if TYPE_CHECKING:  # the commands import what they need when they run (fast --he
     from lib_facepop.api_client.extras import ServerOffer
     from lib_facepop.api_client.face_pass import ServerJob
     from lib_facepop.batch.inputs import InputImage
-    from lib_facepop.batch.progress import Tally
+    from lib_facepop.batch.progress import Progress, Tally
     from lib_facepop.batch.runner import BatchOptions, BatchRunner, Reader
+    from lib_facepop.batch.shared_folder import SharedFolder
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -45,7 +46,10 @@ def run_command(args: argparse.Namespace) -> int:
         if os.path.realpath(image.path) == os.path.realpath(plan.out.target(image)):
             raise UsageError(f"{image.shown}: its result would replace it; give the results "
                              f"another folder than --out {args.out}")
-    _, tally = execute(args, plan, found.images, found.missing)
+    from lib_facepop.batch.shared_folder import SharedFolder
+
+    with SharedFolder(plan.out.root) as shared:
+        _, tally = execute(args, plan, found.images, found.missing, shared=shared)
     return EXIT_ERROR if tally.failures else 0
 
 
@@ -90,8 +94,10 @@ def plan_run(args: argparse.Namespace, *, overwrite: bool) -> BatchOptions:
 
 
 def execute(args: argparse.Namespace, plan: BatchOptions, images: Sequence[InputImage],
-             missing: Sequence[tuple[str, str]], reader: Reader | None = None
-             ) -> tuple[BatchRunner, Tally]:
+             missing: Sequence[tuple[str, str]], reader: Reader | None = None,
+             shared: SharedFolder | None = None) -> tuple[BatchRunner, Tally]:
+    """The run: servers probed, the output folder joined (``shared``: its other runs
+    named, what stopped runs left removed), then every image."""
     from lib_facepop.batch.progress import Progress
     from lib_facepop.batch.runner import BatchRunner
     from lib_facepop.batch.server_tools import (
@@ -105,6 +111,8 @@ def execute(args: argparse.Namespace, plan: BatchOptions, images: Sequence[Input
 
     progress = Progress(len(images) + len(missing), sys.stderr,
                         interval=args.progress_interval)
+    if shared is not None:
+        _join(shared, progress, args.out)
     servers = _servers(args)
     offers: dict[str, ServerOffer] = {}
     if servers:
@@ -120,8 +128,23 @@ def execute(args: argparse.Namespace, plan: BatchOptions, images: Sequence[Input
                                         models_dir=args.models_dir)
     local = local_processor(args.processor or args.default_processor)
     runner = BatchRunner(plan, detector, mask_source, progress, servers=servers, local=local,
-                         reader=reader, offers=offers)
+                         reader=reader, offers=offers, shared=shared)
     return runner, runner.run(images, missing)
+
+
+def _join(shared: SharedFolder, progress: Progress, out: Path) -> None:
+    """Join the output folder and say what was found there."""
+    try:
+        opened = shared.open()
+    except OSError as exc:
+        raise UsageError(f"--out {out}: can't share it with other runs ({exc})") from None
+    if opened.partials_removed:
+        count = opened.partials_removed
+        progress.say(f"removed {count} partial file{'s' if count > 1 else ''} a stopped run "
+                     f"left in --out {out}")
+    for other in opened.others:
+        progress.say(f"another run ({other.describe()}) is writing into --out {out}; the "
+                     f"images it has taken are left to it")
 
 
 def _servers(args: argparse.Namespace) -> list[WebUIServer]:
