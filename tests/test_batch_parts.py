@@ -18,6 +18,7 @@ from lib_facepop.batch.inputs import (
 )
 from lib_facepop.batch.outputs import OutputFolder, OutputFolderError
 from lib_facepop.batch.progress import Progress
+from lib_facepop.batch.shared_folder import SharedFolder
 from lib_facepop.batch.work_queue import WorkQueue
 
 
@@ -132,6 +133,35 @@ def test_results_that_exist_are_done_unless_overwriting(tmp_path) -> None:
     assert not folder.is_done(image)
     _touch(tmp_path, "sub/x.png")
     assert folder.is_done(image) and not OutputFolder(tmp_path, overwrite=True).is_done(image)
+
+
+# --- runs sharing the output folder ----------------------------------------------------------
+
+def test_an_image_one_run_holds_is_left_to_it_until_it_lets_go(tmp_path) -> None:
+    with SharedFolder(tmp_path) as first, SharedFolder(tmp_path) as second:
+        assert first.open().others == ()
+        assert second.open().others == (first.me,)  # the first run is live
+        assert first.claim(PurePath("sub/a")) is None
+        assert second.claim(PurePath("sub/a")) == first.me
+        assert second.claim(PurePath("b")) is None and first.claim(PurePath("b")) == second.me
+        first.release(PurePath("sub/a"))
+        assert second.claim(PurePath("sub/a")) is None
+    assert list(tmp_path.iterdir()) == []  # both gone: nothing of them is left
+
+
+def test_a_claim_whose_holder_let_go_without_cleaning_up_is_taken_over(tmp_path) -> None:
+    """What kill -9 leaves: the claim and run files, no lock on them."""
+    gone = SharedFolder(tmp_path)
+    gone.open()
+    assert gone.claim(PurePath("a")) is None
+    for _, fd in gone._held.values():
+        os.close(fd)  # the process died: its locks went with it, its files stayed
+    os.close(gone._run_fd)
+    with SharedFolder(tmp_path) as next_run:
+        assert next_run.open().others == ()
+        assert next_run.claim(PurePath("a")) is None
+        assert [p.name for p in (tmp_path / ".facepop-runs").glob("*.run")] == [
+            next_run._run_file.name]
 
 
 # --- work queue -----------------------------------------------------------------------------
