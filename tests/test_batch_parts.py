@@ -180,6 +180,16 @@ def test_an_item_a_server_failed_goes_to_another_then_fails_for_good() -> None:
     assert queue.take("c") is None
 
 
+def test_a_server_that_failed_an_item_and_asks_for_more_gets_another_item() -> None:
+    queue: WorkQueue[str] = WorkQueue(["a", "b"], lambda i, r: None, capacity=10)
+    queue.put("1")
+    queue.put("2")
+    assert queue.take("a") == "1"
+    assert queue.give_back("1", "a", "HTTP 500") is True  # back at the front of the queue
+    assert queue.take("a") == "2"  # not "1" again: a failed it
+    assert queue.take("b") == "1"
+
+
 def test_a_dropped_server_leaves_its_items_to_the_others_and_the_last_fails_them() -> None:
     failed: list[tuple[str, str]] = []
     queue: WorkQueue[str] = WorkQueue(["a", "b"], lambda i, r: failed.append((i, r)),
