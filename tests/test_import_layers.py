@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "lib_facepop.tools", "lib_facepop.faces", "lib_facepop.mediapipe_range",
      "lib_facepop.stderr_filter"),
     ("lib_facepop.settings.*",),
+    ("lib_facepop.xyz_axes",),
     # plain image maths on arrays
     ("lib_facepop.geometry", "lib_facepop.warp", "lib_facepop.images", "lib_facepop.colour",
      "lib_facepop.enhance", "lib_facepop.protect", "lib_facepop.seam", "lib_facepop.blend",
@@ -64,6 +65,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("lib_facepop.cli.*", "lib_facepop.webui.*", "lib_facepop.install_plan",
      "lib_facepop.mediapipe_check"),
     ("lib_facepop.__main__",),
+    # the settings reference, written from the command line's parser and the settings
+    ("lib_facepop.settings_doc",),
 )
 # Front doors that share the top layer but never use each other.
 APART = (("lib_facepop.cli.*", "lib_facepop.webui.*"),)
