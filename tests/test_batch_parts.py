@@ -4,6 +4,7 @@ work queue of several servers, and what progress says."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import threading
 from pathlib import Path, PurePath
@@ -18,7 +19,7 @@ from lib_facepop.batch.inputs import (
 )
 from lib_facepop.batch.outputs import OutputFolder, OutputFolderError
 from lib_facepop.batch.progress import Progress
-from lib_facepop.batch.shared_folder import SharedFolder
+from lib_facepop.batch.shared_folder import RunInfo, SharedFolder
 from lib_facepop.batch.work_queue import WorkQueue
 
 
@@ -162,6 +163,22 @@ def test_a_claim_whose_holder_let_go_without_cleaning_up_is_taken_over(tmp_path)
         assert next_run.claim(PurePath("a")) is None
         assert [p.name for p in (tmp_path / ".facepop-runs").glob("*.run")] == [
             next_run._run_file.name]
+
+
+def test_a_claim_whose_holder_died_during_this_run_is_taken_over(tmp_path) -> None:
+    with SharedFolder(tmp_path) as this_run:
+        other = SharedFolder(tmp_path)
+        other.me = RunInfo("elsewhere", 4242)  # another machine's run
+        other.open()
+        this_run.open()
+        assert other.claim(PurePath("a")) is None
+        assert this_run.claim(PurePath("a")) == other.me
+        for _, fd in other._held.values():
+            os.close(fd)  # the other run is killed: its claim stays, unlocked
+        assert this_run.claim(PurePath("a")) is None
+        claim = tmp_path / ".facepop-runs" / "claims" / "a.png.claim"
+        assert json.loads(claim.read_text())["pid"] == os.getpid()
+        os.close(other._run_fd)
 
 
 # --- work queue -----------------------------------------------------------------------------

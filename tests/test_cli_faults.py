@@ -313,3 +313,21 @@ def test_a_run_killed_with_sigkill_leaves_nothing_in_the_way_of_the_next(
     hidden = [p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()
               and any(part.startswith(".") for part in p.relative_to(out).parts)]
     assert hidden == []
+
+
+def test_on_a_file_system_without_locks_the_run_goes_on_alone(facepop, renders, tmp_path,
+                                                             monkeypatch) -> None:
+    import errno
+    import fcntl
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    out = tmp_path / "out"
+    run = facepop("run", renders / "r6.jpg", "--out", out, *QUICK)
+    assert run.code == 0, run.err
+    assert run.lines[0] == (f"facepop: --out {out}: can't share it with other runs (the file "
+                            f"system has no file locks: No locks available); if another run "
+                            f"writes there too, some images may be done twice")
+    assert _pictures(out) == ["r6.png"] and not (out / ".facepop-runs").exists()

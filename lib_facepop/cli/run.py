@@ -136,8 +136,11 @@ def _join(shared: SharedFolder, progress: Progress, out: Path) -> None:
     """Join the output folder and say what was found there."""
     try:
         opened = shared.open()
-    except OSError as exc:
-        raise UsageError(f"--out {out}: can't share it with other runs ({exc})") from None
+    except OSError as exc:  # e.g. a file system without locks: the run goes on alone
+        progress.say(f"--out {out}: can't share it with other runs "
+                     f"({exc.strerror or exc}); if another run writes there too, some "
+                     f"images may be done twice")
+        return
     if opened.partials_removed:
         count = opened.partials_removed
         progress.say(f"removed {count} partial file{'s' if count > 1 else ''} a stopped run "
