@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the commands import what they need when they run (fast --he
 
 def run_command(args: argparse.Namespace) -> int:
     from lib_facepop.batch.inputs import InputClashError, expand_inputs, refuse_clashes
+    from lib_facepop.batch.shared_folder import SharedFolder
 
     plan = plan_run(args, overwrite=args.overwrite)
     out = os.path.realpath(args.out)
@@ -46,8 +47,6 @@ def run_command(args: argparse.Namespace) -> int:
         if os.path.realpath(image.path) == os.path.realpath(plan.out.target(image)):
             raise UsageError(f"{image.shown}: its result would replace it; give the results "
                              f"another folder than --out {args.out}")
-    from lib_facepop.batch.shared_folder import SharedFolder
-
     with SharedFolder(plan.out.root) as shared:
         _, tally = execute(args, plan, found.images, found.missing, shared=shared)
     return EXIT_ERROR if tally.failures else 0
@@ -96,7 +95,7 @@ def plan_run(args: argparse.Namespace, *, overwrite: bool) -> BatchOptions:
 def execute(args: argparse.Namespace, plan: BatchOptions, images: Sequence[InputImage],
              missing: Sequence[tuple[str, str]], reader: Reader | None = None,
              shared: SharedFolder | None = None) -> tuple[BatchRunner, Tally]:
-    """The run: servers probed, the output folder joined (``shared``: its other runs
+    """The run: servers probed, then the output folder joined (``shared``: its other runs
     named, what stopped runs left removed), then every image."""
     from lib_facepop.batch.progress import Progress
     from lib_facepop.batch.runner import BatchRunner
@@ -111,8 +110,6 @@ def execute(args: argparse.Namespace, plan: BatchOptions, images: Sequence[Input
 
     progress = Progress(len(images) + len(missing), sys.stderr,
                         interval=args.progress_interval)
-    if shared is not None:
-        _join(shared, progress, args.out)
     servers = _servers(args)
     offers: dict[str, ServerOffer] = {}
     if servers:
@@ -124,6 +121,8 @@ def execute(args: argparse.Namespace, plan: BatchOptions, images: Sequence[Input
             raise UsageError(str(exc)) from None
         except NoServerError as exc:
             raise CommandError(str(exc)) from None
+    if shared is not None:
+        _join(shared, progress, args.out)
     detector, mask_source = build_parts(plan.settings, modnet=args.modnet,
                                         models_dir=args.models_dir)
     local = local_processor(args.processor or args.default_processor)
