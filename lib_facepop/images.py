@@ -14,6 +14,7 @@ import io
 import os
 import re
 import secrets
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +104,9 @@ def _check_file(path: str | os.PathLike[str]) -> None:
         raise ImageError(f"{path}: no such file")
     if file.is_dir():
         raise ImageError(f"{path}: is a folder, not an image")
+    kind = _special_file_kind(file)
+    if kind is not None:  # reading a FIFO or a device would block or never end
+        raise ImageError(f"{path}: is {kind}, not a regular file; give an image file")
 
 
 def _open(source: Path | io.BytesIO, name: str, max_pixels: int | None,
@@ -122,6 +126,18 @@ def _open(source: Path | io.BytesIO, name: str, max_pixels: int | None,
         raise ImageError(f"{name}: not an image file FacePop can read") from None
     except OSError as exc:
         raise ImageError(f"{name}: can't read the image ({exc})") from None
+
+
+def _special_file_kind(file: Path) -> str | None:
+    """What ``file`` is when it is not a regular file (a FIFO, a device, a socket)."""
+    mode = file.stat().st_mode
+    if stat.S_ISREG(mode):
+        return None
+    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "a special file"
 
 
 def _check_pixels(path: Any, size: tuple[int, int], max_pixels: int | None,

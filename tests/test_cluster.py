@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import pytest
 
@@ -201,6 +201,25 @@ def test_servers_given_with_server_join_the_nodes_own_and_the_main_pass_runs(
     assert {"url": shared.url, "face_restorer": None, "upscaler": None} in records
     assert sum("node" in record for record in records) == len(records) - sum(
         record["url"] == shared.url for record in records)
+
+
+def test_an_image_another_run_has_claimed_is_left_to_it(facepop, servers, renders,
+                                                       tmp_path) -> None:
+    from lib_facepop.batch.shared_folder import SharedFolder
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with SharedFolder(out) as other:  # another run writing into the same folder
+        other.open()
+        assert other.claim(PurePath("r2")) is None
+        run = facepop("run", renders, "--out", out, "--cluster", servers.cluster.address,
+                      *SMALL)
+    assert run.code == 0, run.err
+    assert results(out) == ["r1.png", "r3.png", "r4.png", "r5.png", "r6.png"]
+    assert "5 done (4 faces processed), 1 skipped" in run.err
+    assert f"1 being done by another run writing into the same folder (1 by " \
+           f"{other.me.describe()})" in run.err
+    assert servers.requests() == FACES - 1
 
 
 def test_a_worker_process_killed_mid_image_is_tried_again(servers, renders, tmp_path) -> None:

@@ -104,13 +104,18 @@ def test_a_task_says_whose_failure_it_was(renders, tmp_path) -> None:
 
 
 def test_the_probe_finds_the_nodes_server_in_its_environment() -> None:
+    restoring = FacePopSettings(face_restoration="codeformer")
     with running_fake_webui() as server:
-        found = probe_node_server(QUICK, ask=True, environ={"FACEPOP_SERVER": server.url})
+        found = probe_node_server(QUICK, restoring, environ={"FACEPOP_SERVER": server.url})
         url = server.url
-    gone = probe_node_server(QUICK, ask=False, environ={"FACEPOP_SERVER": url})
-    wrong = probe_node_server(QUICK, ask=False, environ={"FACEPOP_SERVER": "localhost:7860"})
+    with running_fake_webui(extras_api=False) as older:
+        lacking = probe_node_server(QUICK, restoring, environ={"FACEPOP_SERVER": older.url})
+    gone = probe_node_server(QUICK, None, environ={"FACEPOP_SERVER": url})
+    wrong = probe_node_server(QUICK, None, environ={"FACEPOP_SERVER": "localhost:7860"})
     assert (found.url, found.failure, "CodeFormer" in found.offer.restorers) == (url, "", True)
     assert gone.failure.startswith("can't connect") and not gone.refused
+    assert lacking.lacking and not lacking.refused and "no extras API" in lacking.failure
+    assert "face restoration" in lacking.failure and "--face-restoration" in lacking.remedy
     assert wrong.failure == "$FACEPOP_SERVER localhost:7860: must start with http:// or https://"
 
 

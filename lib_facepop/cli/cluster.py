@@ -4,7 +4,7 @@ imports Ray (docs/render-farm.md); its failures as the command line's."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from lib_facepop.cli.errors import CommandError, UsageError
@@ -12,14 +12,18 @@ from lib_facepop.cli.errors import CommandError, UsageError
 if TYPE_CHECKING:
     from lib_facepop.api_client import WebUIServer
     from lib_facepop.batch.inputs import InputImage
-    from lib_facepop.batch.progress import Tally
+    from lib_facepop.batch.progress import Progress, Tally
     from lib_facepop.batch.runner import BatchOptions
+    from lib_facepop.batch.shared_folder import SharedFolder
 
 
 def run_on_cluster(args: argparse.Namespace, plan: BatchOptions,
                    images: Sequence[InputImage], missing: Sequence[tuple[str, str]],
-                   servers: Sequence[WebUIServer]) -> Tally:
-    """The run on the Ray cluster at --cluster; ``servers``: those given with --server."""
+                   servers: Sequence[WebUIServer], shared: SharedFolder,
+                   join: Callable[[Progress], None]) -> Tally:
+    """The run on the Ray cluster at --cluster; ``servers``: those given with --server;
+    ``join`` joins the output folder (``shared``) once the servers are probed, as a run on
+    one machine does."""
     from lib_facepop.api_client import RetryPolicy, parse_credentials
     from lib_facepop.cluster import ClusterError, ClusterUsageError, ray_missing
 
@@ -34,7 +38,7 @@ def run_on_cluster(args: argparse.Namespace, plan: BatchOptions,
                               retry=RetryPolicy(retries=args.retries,
                                                 first_delay=args.retry_delay))
     run = ClusterRun(args.cluster, servers, settings, args.processor, args.default_processor,
-                     args.modnet, args.models_dir, args.progress_interval)
+                     args.modnet, args.models_dir, args.progress_interval, shared, join)
     try:
         return run_there(run, plan, images, missing)
     except ClusterUsageError as exc:

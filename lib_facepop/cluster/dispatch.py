@@ -14,6 +14,7 @@ fails after ``max_lost`` tries.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lib_facepop.api_client.extras import ServerOffer
@@ -67,9 +68,12 @@ class Entry:
 class Dispatch:
     def __init__(self, slots: list[Slot], progress: Progress, *,
                  max_tries: int = DEFAULT_MAX_TRIES, drop_after: int = DROP_AFTER,
-                 max_lost: int = MAX_LOST) -> None:
+                 max_lost: int = MAX_LOST,
+                 ended: Callable[[Entry], None] | None = None) -> None:
+        """``ended(entry)`` is called for every image that fails here for good."""
         self.slots = slots
         self.progress = progress
+        self.ended = ended
         self.max_tries = max(1, max_tries)
         self.drop_after = drop_after
         self.max_lost = max_lost
@@ -113,7 +117,7 @@ class Dispatch:
         """The image's own failure (a request the server refused: the server is fine)."""
         if request_refused:
             slot.failed_in_a_row = 0
-        self.progress.failed(entry.name, reason)
+        self.fail(entry, reason)
 
     def server_failed(self, entry: Entry, slot: Slot, reason: str,
                       refuses_all: bool = False) -> None:
@@ -122,7 +126,7 @@ class Dispatch:
         entry.failed_on.add(slot.key)
         entry.last_error = f"{slot.label}: {reason}"
         if self._exhausted(entry):
-            self.progress.failed(entry.name, self._final_reason(entry))
+            self.fail(entry, self._final_reason(entry))
         else:
             self.waiting.appendleft(entry)
             self.progress.say(f"{entry.name}: {entry.last_error}; another server will do it")
@@ -142,11 +146,10 @@ class Dispatch:
         entry.lost += 1
         why = NODE_GONE if node_gone else WORKER_GONE
         if entry.lost >= self.max_lost:
-            self.progress.failed(entry.name, f"its worker died {entry.lost} times (last: "
-                                             f"{detail})")
+            self.fail(entry, f"its worker died {entry.lost} times (last: {detail})")
             return
         if not self.has_slots:
-            self.progress.failed(entry.name, self.no_slot_reason())
+            self.fail(entry, self.no_slot_reason())
             return
         self.waiting.appendleft(entry)
         self.progress.say(f"{entry.name}: {'its node' if node_gone else 'its worker'} died "
@@ -163,12 +166,18 @@ class Dispatch:
         keep: deque[Entry] = deque()
         for entry in self.waiting:
             if not self.has_slots:
-                self.progress.failed(entry.name, self.no_slot_reason())
+                self.fail(entry, self.no_slot_reason())
             elif self._exhausted(entry):
-                self.progress.failed(entry.name, self._final_reason(entry))
+                self.fail(entry, self._final_reason(entry))
             else:
                 keep.append(entry)
         self.waiting = keep
+
+    def fail(self, entry: Entry, reason: str) -> None:
+        """The image fails for good."""
+        self.progress.failed(entry.name, reason)
+        if self.ended is not None:
+            self.ended(entry)
 
     # --- helpers ------------------------------------------------------------------------
     def _exhausted(self, entry: Entry) -> bool:

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,14 +26,22 @@ from lib_facepop.api_client.extras import ServerOffer
 from lib_facepop.batch.inputs import InputImage
 from lib_facepop.batch.progress import Progress, Tally
 from lib_facepop.batch.runner import BatchOptions
-from lib_facepop.batch.server_tools import UnknownUpscalerError, check_upscaler, needs_server_tools
+from lib_facepop.batch.server_tools import (
+    UnknownUpscalerError,
+    asker,
+    check_upscaler,
+    needs_server_tools,
+)
+from lib_facepop.batch.servers import ServerLacksError
+from lib_facepop.batch.shared_folder import SharedFolder
 from lib_facepop.cluster import ClusterError, ClusterUsageError
-from lib_facepop.cluster.dispatch import Dispatch, Slot
+from lib_facepop.cluster.dispatch import Slot
 from lib_facepop.cluster.loop import Loop
 from lib_facepop.cluster.nodes import Probed, cluster_cpus, probe_nodes, server_nodes
 from lib_facepop.cluster.tasks import ClusterJob, ModelFile, ServerSettings
 from lib_facepop.masks import create_mask_source
 from lib_facepop.masks.fallback import default_models_dir
+from lib_facepop.settings import FacePopSettings
 from modnet import ModnetError, resolve_modnet_model
 
 log = logging.getLogger(__name__)
@@ -58,6 +66,10 @@ class ClusterRun:
     modnet: Path | None = None
     models_dir: Path | None = None
     progress_interval: float = 30.0
+    shared: SharedFolder | None = None
+    """The output folder as other runs may share it: images are claimed before their tasks."""
+    join: Callable[[Progress], None] | None = None
+    """Joins the output folder, after the servers are probed."""
 
 
 def run_on_cluster(run: ClusterRun, plan: BatchOptions, images: Sequence[InputImage],
@@ -69,6 +81,8 @@ def run_on_cluster(run: ClusterRun, plan: BatchOptions, images: Sequence[InputIm
                         interval=run.progress_interval)
     with _connected(run.address):
         slots = _slots(run, plan, progress)
+        if run.join is not None:
+            run.join(progress)
         model = _model_file(plan, run)
         job = ClusterJob(options=plan, servers=run.server_settings,
                          processor=run.processor or run.default_processor,
@@ -76,7 +90,7 @@ def run_on_cluster(run: ClusterRun, plan: BatchOptions, images: Sequence[InputIm
                          log_level=logging.getLogger("lib_facepop").getEffectiveLevel())
         for given, reason in missing:
             progress.failed(given, reason)
-        loop = Loop(job, Dispatch(slots, progress), progress, plan.out,
+        loop = Loop(job, slots, progress, plan.out, shared=run.shared,
                     model_data=None if model is None else model[1])
         try:
             loop.run(images)
@@ -118,9 +132,11 @@ def _slots(run: ClusterRun, plan: BatchOptions, progress: Progress) -> list[Slot
     without any, the cluster's CPUs with the local processor."""
     ask = needs_server_tools(plan.settings)
     nodes = server_nodes()
-    probed = probe_nodes(nodes, run.server_settings, ask, _probe_timeout(run)) if nodes else []
-    shared, shared_failures = _probe_shared(run.servers, ask)
-    failures = [(p.label(), p.failure, p.refused) for p in probed if p.failure]
+    probed = probe_nodes(nodes, run.server_settings, plan.settings if ask else None,
+                         _probe_timeout(run)) if nodes else []
+    shared, shared_failures = _probe_shared(run.servers, plan.settings, ask)
+    failures = [_Failure(p.label(), p.failure, p.refused, p.lacking, p.remedy)
+                for p in probed if p.failure]
     failures += shared_failures
     slots = [_node_slot(p) for p in probed if not p.failure] + shared
     if not nodes and not run.servers:
@@ -129,12 +145,15 @@ def _slots(run: ClusterRun, plan: BatchOptions, progress: Progress) -> list[Slot
                                     "or declare the nodes' servers (docs/render-farm.md)")
         return [Slot("cluster", "the cluster", None, capacity=max(1, cluster_cpus()))]
     if not slots:
-        reasons = "; ".join(f"{label}: {why}" for label, why, _ in failures)
-        if all(refused for _, _, refused in failures):
+        reasons = "; ".join(f"{f.label}: {f.why}" for f in failures)
+        if all(f.refused for f in failures):
             raise ClusterUsageError(f"no WebUI server takes requests: {reasons}")
+        if all(f.refused or f.lacking for f in failures):
+            remedies = "; ".join(dict.fromkeys(f.remedy for f in failures if f.remedy))
+            raise ClusterUsageError(f"no server can do what was asked: {reasons}; {remedies}")
         raise ClusterError(f"no WebUI server answers: {reasons}")
-    for label, why, _ in failures:
-        progress.say(f"leaving out {label}: {why}")
+    for failure in failures:
+        progress.say(f"leaving out {failure.label}: {failure.why}")
     if run.processor is not None:
         raise ClusterUsageError("--processor is for runs without a server; the faces go to "
                                 "the cluster's WebUI servers")
@@ -145,22 +164,38 @@ def _slots(run: ClusterRun, plan: BatchOptions, progress: Progress) -> list[Slot
     return slots
 
 
-def _probe_shared(servers: Sequence[WebUIServer], ask: bool
-                  ) -> tuple[list[Slot], list[tuple[str, str, bool]]]:
-    """The --server servers that answer, as slots, and why the others don't. One that
-    refuses (credentials, no API) stops the run, as on one machine."""
+@dataclass(frozen=True)
+class _Failure:
+    label: str
+    why: str
+    refused: bool = False
+    lacking: bool = False
+    remedy: str = ""
+
+
+def _probe_shared(servers: Sequence[WebUIServer], settings: FacePopSettings, ask: bool
+                  ) -> tuple[list[Slot], list[_Failure]]:
+    """The --server servers that answer, as slots, and why the others can't be used. One
+    that refuses (credentials, no API) stops the run, as on one machine."""
     slots, failures = [], []
+    offers: dict[str, ServerOffer] = {}
+    asking = asker(offers, settings) if ask else None
     for server in servers:
         try:
             server.probe()
-            offer = ServerOffer.ask(server) if ask else None
+            if asking is not None:
+                asking(server)
         except ServerRefusedError as exc:
             raise ClusterUsageError(str(exc)) from None
+        except ServerLacksError as exc:
+            failures.append(_Failure(server.url, str(exc).removeprefix(f"{server.url}: "),
+                                     lacking=True, remedy=exc.remedy))
+            continue
         except Exception as exc:  # ServerUnavailableError, BadReplyError
-            failures.append((server.url, getattr(exc, "reason", str(exc)), False))
+            failures.append(_Failure(server.url, getattr(exc, "reason", str(exc))))
             continue
         slots.append(Slot(server.url, server.url, server.url, capacity=SHARED_SERVER_TASKS,
-                          offer=offer))
+                          offer=offers.get(server.url)))
     return slots, failures
 
 

@@ -19,6 +19,7 @@ from ray.exceptions import NodeDiedError, RayError, RayTaskError, TaskUnschedula
 from lib_facepop.batch.inputs import InputImage
 from lib_facepop.batch.outputs import OutputFolder
 from lib_facepop.batch.progress import Progress, failure_reason
+from lib_facepop.batch.shared_folder import SharedFolder
 from lib_facepop.cluster.dispatch import Dispatch, Entry, Slot
 from lib_facepop.cluster.nodes import cluster_cpus, live_node_ids, on_node
 from lib_facepop.cluster.recording import Events
@@ -47,12 +48,15 @@ CANCEL_GRACE_SECONDS = 3.0
 
 
 class Loop:
-    def __init__(self, job: ClusterJob, dispatch: Dispatch, progress: Progress,
-                 out: OutputFolder, *, model_data: Any = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.dispatch = dispatch
+    def __init__(self, job: ClusterJob, slots: list[Slot], progress: Progress,
+                 out: OutputFolder, *, shared: SharedFolder | None = None,
+                 model_data: Any = None, clock: Callable[[], float] = time.monotonic) -> None:
+        """``shared``: the output folder as other runs may share it; each image is claimed
+        before its task, and one another run holds is left to it."""
+        self.dispatch = Dispatch(slots, progress, ended=self._release)
         self.progress = progress
         self.out = out
+        self.shared = shared
         self.writer = ResultWriter(out)
         self.clock = clock
         self._job = ray.put(job)
@@ -116,22 +120,39 @@ class Loop:
             self._submit(*pair)
 
     def _next_image(self) -> Entry | None:
+        """The next image to hand out, claimed: those done, or taken by another run, are
+        skipped; with no server left, each fails."""
         for image in self._images:
             if self.out.is_done(image):
                 self.progress.skipped(image.shown)
+                continue
+            if self.shared is not None:
+                owner = self.shared.claim(image.output)
+                if owner is not None:
+                    self.progress.skipped(image.shown, left_to=owner.describe())
+                    continue
+            entry = Entry(image)
+            if self.out.is_done(image):  # another run finished it meanwhile
+                self.progress.skipped(image.shown)
+                self._release(entry)
             elif not self.dispatch.has_slots:
-                self.progress.failed(image.shown, self.dispatch.no_slot_reason())
+                self.dispatch.fail(entry, self.dispatch.no_slot_reason())
             else:
-                return Entry(image)
+                return entry
         self._no_more_images = True
         return None
+
+    def _release(self, entry: Entry) -> None:
+        """The image has ended here (written, or failed for good): its claim goes."""
+        if self.shared is not None:
+            self.shared.release(entry.image.output)
 
     def _submit(self, entry: Entry, slot: Slot) -> None:
         image = entry.image
         try:
             data = image_file_bytes(image.path)
         except Exception as exc:  # the image's own failure; the run goes on
-            self.progress.failed(entry.name, failure_reason(exc, entry.name))
+            self.dispatch.fail(entry, failure_reason(exc, entry.name))
             return
         options: dict[str, Any] = {"num_cpus": 1, "max_retries": 0,
                                    "name": f"facepop {entry.name}"}
@@ -151,7 +172,7 @@ class Loop:
             entry = self.dispatch.waiting.popleft()
             reason = (f"failed on {len(entry.failed_on)} server(s); last: {entry.last_error}"
                       if entry.last_error else self.dispatch.no_slot_reason())
-            self.progress.failed(entry.name, reason)
+            self.dispatch.fail(entry, reason)
 
     # --- taking in ----------------------------------------------------------------------
     def _take_in(self, ref: Any) -> None:
@@ -171,7 +192,10 @@ class Loop:
         if outcome.status == DONE:
             self._write(entry, slot, outcome)
         elif outcome.status == IMAGE_FAILED:
-            self.dispatch.image_failed(entry, slot, outcome.reason, outcome.request_refused)
+            reason = outcome.reason
+            if outcome.request_refused:  # worded as on one machine: the server named
+                reason = f"{slot.label}: {reason}"
+            self.dispatch.image_failed(entry, slot, reason, outcome.request_refused)
         else:
             self.dispatch.server_failed(entry, slot, outcome.reason,
                                         refuses_all=outcome.status == SERVER_REFUSED)
@@ -181,11 +205,12 @@ class Loop:
         try:
             written = self.writer.write(entry.image, outcome.files)
         except Exception as exc:
-            self.progress.failed(entry.name, f"can't write its files here ({exc})")
+            self.dispatch.fail(entry, f"can't write its files here ({exc})")
             return
         if written is None:
             log.debug("FacePop: %s came back again; written once already", entry.name)
             return
+        self._release(entry)
         log.info("FacePop: %s: %d face(s) processed -> %s", entry.name, outcome.faces,
                  written)
         self.progress.done(entry.name, outcome.faces,

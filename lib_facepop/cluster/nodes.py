@@ -18,6 +18,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from lib_facepop import __version__
 from lib_facepop.cluster.tasks import NODE_RESOURCE, NodeReport, ServerSettings, probe_node_server
+from lib_facepop.settings import FacePopSettings
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Probed:
     failure: str = ""
     """Why the node can't be used ("" when it can)."""
     refused: bool = False
+    lacking: bool = False
+    remedy: str = ""
 
     def label(self) -> str:
         url = self.report.url if self.report is not None else "its server"
@@ -66,14 +69,14 @@ def on_node(node_id: str) -> NodeAffinitySchedulingStrategy:
     return NodeAffinitySchedulingStrategy(node_id, soft=False)
 
 
-def probe_nodes(nodes: list[ServerNode], settings: ServerSettings, ask: bool,
-                timeout: float) -> list[Probed]:
+def probe_nodes(nodes: list[ServerNode], settings: ServerSettings,
+                asking: FacePopSettings | None, timeout: float) -> list[Probed]:
     """Every node's probe, in parallel; a node that does not run it within ``timeout``
     seconds, or can't (FacePop missing there), is one that can't be used."""
     remote = ray.remote(probe_node_server)
     refs = {node.node_id: remote.options(num_cpus=0, max_retries=0, name="facepop probe",
                                          scheduling_strategy=on_node(node.node_id)
-                                         ).remote(settings, ask)
+                                         ).remote(settings, asking)
             for node in nodes}
     ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout)
     probed = []
@@ -97,7 +100,8 @@ def _judged(node: ServerNode, report: NodeReport) -> Probed:
     if report.facepop != __version__:
         return Probed(node, report, f"runs FacePop {report.facepop}, this machine "
                                     f"{__version__}; install the same version on every node")
-    return Probed(node, report, report.failure, report.refused)
+    return Probed(node, report, report.failure, report.refused, report.lacking,
+                  report.remedy)
 
 
 def _first_line(exc: Any) -> str:

@@ -34,6 +34,8 @@ from lib_facepop.batch.inputs import InputImage
 from lib_facepop.batch.outputs import OutputFolder
 from lib_facepop.batch.progress import failure_reason
 from lib_facepop.batch.runner import BatchOptions, BatchRunner
+from lib_facepop.batch.server_tools import asker
+from lib_facepop.batch.servers import ServerLacksError
 from lib_facepop.cluster.recording import (
     Events,
     RecordingProgress,
@@ -45,6 +47,7 @@ from lib_facepop.cluster.recording import (
 from lib_facepop.detect import create_detector
 from lib_facepop.images import LoadedImage, read_image_bytes
 from lib_facepop.masks import MaskSource, create_mask_source
+from lib_facepop.settings import FacePopSettings
 from lib_facepop.standalone import local_processor
 
 NODE_RESOURCE = "facepop_server"
@@ -82,6 +85,9 @@ class NodeReport:
     """Why the server can't be used ("" when it answers)."""
     refused: bool = False
     """The server refuses every request (credentials, no API)."""
+    lacking: bool = False
+    """The server answers but lacks what the run needs (the extras API)."""
+    remedy: str = ""
     offer: ServerOffer | None = None
 
 
@@ -91,24 +97,29 @@ def node_server_url(environ: Mapping[str, str] | None = None) -> str:
         SERVER_ENV, "").strip() or DEFAULT_NODE_SERVER
 
 
-def probe_node_server(settings: ServerSettings, ask: bool,
+def probe_node_server(settings: ServerSettings, asking: FacePopSettings | None,
                       environ: Mapping[str, str] | None = None) -> NodeReport:
-    """Whether this node's server answers (and, with ``ask``, what restorers and upscalers
-    it has)."""
+    """Whether this node's server answers, and (``asking``: the run's settings, which need
+    the server's restorers or upscalers) what restorers and upscalers it has."""
     url = node_server_url(environ)
     try:
         url = normalized_url(url)
     except ValueError as exc:
         return NodeReport(url, __version__, f"${SERVER_ENV} {url}: {exc}")
     server = settings.server(url)
+    offers: dict[str, ServerOffer] = {}
     try:
         server.probe()
-        offer = ServerOffer.ask(server) if ask else None
+        if asking is not None:
+            asker(offers, asking)(server)
     except ServerRefusedError as exc:
         return NodeReport(url, __version__, exc.reason, refused=True)
     except (ServerUnavailableError, BadReplyError) as exc:
         return NodeReport(url, __version__, exc.reason)
-    return NodeReport(url, __version__, offer=offer)
+    except ServerLacksError as exc:
+        return NodeReport(url, __version__, str(exc).removeprefix(f"{url}: "), lacking=True,
+                          remedy=exc.remedy)
+    return NodeReport(url, __version__, offer=offers.get(url))
 
 
 @dataclass(frozen=True)
