@@ -138,6 +138,17 @@ def test_cluster_without_ray_installed_says_how_to_install_it(facepop, renders, 
     assert not (tmp_path / "out" / "r6.png").exists()
 
 
+def test_a_cluster_address_where_nothing_answers_stops_the_run_at_once(facepop, renders,
+                                                                      tmp_path) -> None:
+    from tests.ray_cluster import free_port
+
+    address = f"127.0.0.2:{free_port('127.0.0.2')}"
+    run = facepop("run", renders / "r6.jpg", "--out", tmp_path / "out", "--cluster", address)
+    assert run.code == 1 and len(run.lines) == 1, run.err
+    assert run.err.startswith(f"facepop: --cluster {address}: no Ray cluster answers at "
+                              f"{address} (Connection refused); is its head running")
+
+
 # --- the run -----------------------------------------------------------------------------------
 
 def test_every_image_once_on_the_nodes_byte_for_byte_as_on_one_machine(

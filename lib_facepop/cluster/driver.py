@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
+import socket
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -48,6 +50,8 @@ log = logging.getLogger(__name__)
 
 SHARED_SERVER_TASKS = 2
 """Images in flight per server given with --server: one in its face pass, one on its way."""
+CONNECT_SECONDS = 10.0
+"""How long the head's address may take to take a connection before the run stops."""
 PROBE_MARGIN = 60.0
 """Seconds a node's probe may take beyond its server's own timeouts and retries."""
 
@@ -106,6 +110,7 @@ def _connected(address: str) -> Iterator[None]:
     """Connected to the cluster at ``address`` for the run. Ray's own log lines stay out
     of the run's output: its INFO lines, warnings and the messages of other processes it
     would print (docs/render-farm.md, "Facts about Ray")."""
+    _check_reachable(address)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -125,6 +130,22 @@ def _connected(address: str) -> Iterator[None]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """ClusterError when nothing listens at a HOST:PORT address (``auto`` and
+    $RAY_ADDRESS's are Ray's to find): Ray itself would keep trying for minutes."""
+    target = os.environ.get("RAY_ADDRESS", "") if address == "auto" else address
+    host, colon, port = target.rpartition(":")
+    if not colon or not port.isdigit() or "://" in target:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS
+                                 ).close()
+    except OSError as exc:
+        raise ClusterError(f"--cluster {address}: no Ray cluster answers at {target} "
+                           f"({exc.strerror or exc}); is its head running (ray start "
+                           f"--head)?") from None
 
 
 def _slots(run: ClusterRun, plan: BatchOptions, progress: Progress) -> list[Slot]:
