@@ -137,6 +137,49 @@ def test_loopback_processes_the_faces_of_every_loop(webui, astronaut) -> None:
         assert batch["image_mask_given"] and batch["inpaint_full_res"] is False
 
 
+def test_colour_correction_targets_the_picture_the_main_pass_starts_from(webui, astronaut
+                                                                         ) -> None:
+    webui.load_extension(ROOT)
+    webui.shared.opts.img2img_color_correction = True
+    generate(webui, Image.fromarray(astronaut), settings=FACE_PASS, n_iter=2)
+    (main,), nested = passes(webui)
+    # index 0: made from the composite the batch samples from, not the picture before it
+    assert [batch["color_correction_targets"] for batch in main["batches"]] == [[0], [0]]
+    assert len(nested) == 2
+
+    webui.processing.reset_process_images_log()
+    settings = dict(FACE_PASS, face_denoising_strength=0.3)  # the face survives each loop
+    args = facepop_args(webui, {"Loopback": [2, 0.3, "Linear", "None"]}, "Loopback",
+                        **settings)
+    generate(webui, Image.fromarray(astronaut), settings=settings, script_args=args,
+             denoising_strength=0.3)
+    main, nested = passes(webui)
+    assert len(nested) == 2  # (Loopback alone would keep the first loop's target: -1)
+    assert [job["batches"][0]["color_correction_targets"] for job in main] == [[0], [0]]
+    assert webui.reports == []
+
+
+def test_return_and_save_mask_never_give_facepops_own_mask(webui, astronaut) -> None:
+    webui.load_extension(ROOT)
+    opts = webui.shared.opts
+    opts.return_mask = opts.save_mask = True
+    opts.return_grid = False
+    images = generate(webui, Image.fromarray(astronaut), settings=FACE_PASS)
+    assert len(images) == 1  # no mask of the user's: none comes out
+    samples = webui.data_path / "outputs"
+    assert not [path for path in samples.rglob("*-mask.png")]
+
+    user_mask = np.zeros(astronaut.shape[:2], np.uint8)
+    user_mask[300:, :] = 255  # the suit
+    mask = Image.fromarray(user_mask)
+    off = generate(webui, Image.fromarray(astronaut), mask=mask,
+                   settings=dict(FACE_PASS, enabled=False))
+    on = generate(webui, Image.fromarray(astronaut), mask=mask, settings=FACE_PASS)
+    assert len(on) == len(off) == 2
+    assert np.array_equal(np.asarray(on[1]), np.asarray(off[1]))  # the user's own mask
+    assert len(list(samples.rglob("*-mask.png"))) == 2
+
+
 # --- what the main pass and the face pass sample with -----------------------------------
 
 def test_the_main_pass_keeps_the_users_token_merging(webui, astronaut) -> None:

@@ -151,6 +151,9 @@ class FaceJob:
     def postprocess_image(self, pp: Any) -> None:
         """From ``postprocess_image``."""
 
+    def mask_overlay(self, mask_args: Any) -> None:
+        """From ``postprocess_maskoverlay`` (the mask the host returns or saves)."""
+
     def end(self) -> None:
         """Put back what FacePop changed on the job's `p`, and forget the job."""
         self.ended = True

@@ -16,12 +16,19 @@ Skip/Interrupt handling, then per image: face restoration when p.restore_faces
 a copy saved first with opts.save_images_before_face_restoration), postprocess_image,
 the overlay, the image's infotext made AFTER postprocess_image (create_infotext with the
 batch's lists and the image's index within the batch; p.iteration is the batch number),
-saving; infotexts ("Token merging ratio" when not 0), the grid rule.
+the mask-overlay hook (postprocess_maskoverlay), colour correction (p.color_corrections,
+opts.img2img_color_correction; a copy saved first with save_images_before_color_correction),
+saving; "Return mask" / "Save mask" and their composites (opts.return_mask, save_mask,
+return_mask_composite, save_mask_composite: the mask for the overlay, appended to the
+outputs after its image, "-mask" / "-mask-composite" files); p.color_corrections set to
+None when the batches end; infotexts ("Token merging ratio" when not 0), the grid rule.
 Img2Img init(): binary mask, "Inpaint not masked", Gaussian blur with the host's kernel
 sizes, "Only masked" crop region (blank mask: whole picture) or whole-picture mask with
 mask_for_overlay = clip(2 * mask), overlays, flattening, resizing, "fill", and the batch
-rule (1 image: repeated; up to batch_size: batch_size lowered; more: RuntimeError). A
-second init() without a mask leaves the earlier mask state in place, as in the host.
+rule (1 image: repeated; up to batch_size: batch_size lowered; more: RuntimeError); with
+opts.img2img_color_correction and no p.color_corrections yet, one colour-correction target
+per prepared init image (repeated like the image). A second init() without a mask leaves
+the earlier mask state in place, and keeps the colour corrections it finds, as in the host.
 Txt2Img: the UI's fields; with enable_hr, init() writes "Denoising strength", "Hires
 upscale" (or "Hires resize"), "Hires steps", "Hires upscaler", refuses an upscaler name
 that is neither in shared.sd_upscalers nor a "Latent" mode, and doubles state.job_count
@@ -43,9 +50,10 @@ Skip or Interrupt set comes out unchanged (txt2img: the picture, or mid grey). "
 noise" is seeded uniform noise, "latent nothing" grey 128; resize_mode 3 resizes after
 batching. Each sampled batch passes once through the UNet's forward()
 (shared.sd_model.model.diffusion_model) before the mask blend, so a script that hooks the
-UNet (as ControlNet does) changes what comes out. Left out: colour correction, refiner,
-the firstpass_image of "Upscale" in the txt2img gallery, before_hr, extra networks (their
-<tags> are only removed), VAE, conds.
+UNet (as ControlNet does) changes what comes out. Left out: the luminosity blend of
+colour correction (the histogram match is kept), refiner, the firstpass_image of
+"Upscale" in the txt2img gallery, before_hr, extra networks (their <tags> are only
+removed), VAE, conds.
 
 Out of memory, as in the host: a sampler that runs out of GPU memory raises torch's
 OutOfMemoryError (a RuntimeError; other backends raise a plain RuntimeError whose message
@@ -102,7 +110,9 @@ scheduler, image_mask_given, inpaint_full_res, alwayson_scripts (titles), is_api
 per batch that was sampled, its batch_number, prompts, seeds, skipped (Skip or Interrupt
 was set, so it came out unchanged), token_merging_ratio (applied to the model while it
 was sampled), and image_mask_given and inpaint_full_res as they were then (a script may
-change them and run p.init() again in before_process_batch); a batch whose sampling
+change them and run p.init() again in before_process_batch), color_correction_targets
+(None without colour correction, else per target the index of the p.init_images item it
+was made from as the batch sampled, -1 for another picture); a batch whose sampling
 raised is listed too; error: None, or "<type>: <message>" of the exception that left
 process_images()."""
 
@@ -242,6 +252,23 @@ def program_version():
     return None if tag == "<none>" else tag
 
 
+def setup_color_correction(image):
+    """The colour-correction target of an image: its pixels in LAB (as the host's)."""
+    return cv2.cvtColor(np.asarray(image.copy()), cv2.COLOR_RGB2LAB)
+
+
+def apply_color_correction(correction, original_image):
+    """The host's "Apply color correction to img2img results": the image's LAB histograms
+    matched to the target's, then its luminosity blended back (Image.blend in the host's
+    "luminosity" mode is left out: the double keeps the matched picture)."""
+    from skimage import exposure
+
+    matched = exposure.match_histograms(
+        cv2.cvtColor(np.asarray(original_image), cv2.COLOR_RGB2LAB), correction, channel_axis=2)
+    return Image.fromarray(cv2.cvtColor(matched, cv2.COLOR_LAB2RGB).astype("uint8")).convert(
+        "RGB")
+
+
 class ImageRNG:
     """Stands in for modules.rng.ImageRNG: a batch's noise is fixed when this is made, from
     the seeds given then; next() returns that noise (here: those seeds)."""
@@ -316,6 +343,7 @@ class StableDiffusionProcessing:
     sd_model_name = sd_model_hash = sd_vae_name = sd_vae_hash = None  # (no VAE file is loaded)
     scripts_setup_complete = is_api = is_using_inpainting_conditioning = False
     iteration = 0
+    color_corrections = None  # (an init=False field in the host)
 
     def __post_init__(self):
         self.comments, self.styles = {}, self.styles or []
@@ -526,6 +554,19 @@ def _process_with_overrides(p):
             setattr(opts, key, value)
 
 
+def _colour_targets(p):
+    """For the log: per colour-correction target of the batch, the index of the init image
+    (as init() prepares it at the job's size) it was made from, -1 for another picture;
+    None without colour correction."""
+    if p.color_corrections is None:
+        return None
+    made = [setup_color_correction(images.resize_image(
+        p.resize_mode, images.flatten(x, opts.img2img_background_color), p.width, p.height))
+        for x in getattr(p, "init_images", None) or []]
+    return [next((k for k, target in enumerate(made) if np.array_equal(target, given)), -1)
+            for given in p.color_corrections]
+
+
 def _batch_kwargs(p, n):
     return {"batch_number": n, "prompts": p.prompts, "seeds": p.seeds, "subseeds": p.subseeds}
 
@@ -593,7 +634,8 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
             "skipped": bool(state.skipped or state.interrupted),
             "token_merging_ratio": shared.sd_model.applied_token_merged_ratio,
             "image_mask_given": getattr(p, "image_mask", None) is not None,
-            "inpaint_full_res": getattr(p, "inpaint_full_res", None)})
+            "inpaint_full_res": getattr(p, "inpaint_full_res", None),
+            "color_correction_targets": _colour_targets(p)})
         latents = p.sample(conditioning=None, unconditional_conditioning=None, seeds=p.seeds,
                            subseeds=p.subseeds, subseed_strength=p.subseed_strength,
                            prompts=p.prompts)
@@ -621,9 +663,22 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
                 hook_args = scripts.PostprocessImageArgs(image)
                 runner.postprocess_image(p, hook_args)
                 image = hook_args.image
+            mask_for_overlay = getattr(p, "mask_for_overlay", None)
             overlays = p.overlay_images if opts.overlay_inpaint else None
             overlay = overlays[i] if overlays is not None and i < len(overlays) else None
-            image = apply_overlay(image, p.paste_to, overlay)[0]
+            if runner is not None:
+                mask_args = scripts.PostProcessMaskOverlayArgs(i, mask_for_overlay, overlay)
+                runner.postprocess_maskoverlay(p, mask_args)
+                mask_for_overlay, overlay = mask_args.mask_for_overlay, mask_args.overlay_image
+            corrections = p.color_corrections
+            if corrections is not None and i < len(corrections):
+                if to_disk and opts.save_images_before_color_correction:
+                    images.save_image(apply_overlay(image, p.paste_to, overlay)[0],
+                                      p.outpath_samples, "", p.seeds[i], p.prompts[i],
+                                      opts.samples_format, info=text_of(i), p=p,
+                                      suffix="-before-color-correction")
+                image = apply_color_correction(corrections[i], image)
+            image, underneath = apply_overlay(image, p.paste_to, overlay)
             text = text_of(i)
             if to_disk:
                 images.save_image(image, p.outpath_samples, "", p.seeds[i], p.prompts[i],
@@ -632,9 +687,12 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
                 image.info.update(parameters=text)
             texts.append(text)
             outputs.append(image)
+            if mask_for_overlay is not None:
+                _mask_outputs(p, i, mask_for_overlay, image, underneath, text, to_disk, outputs)
 
     if not texts:
         texts.append(Processed(p, []).infotext(p, 0))
+    p.color_corrections = None
     first_image = 0
     wants_grid = (opts.return_grid or opts.grid_save) and not p.do_not_save_grid
     if wants_grid and (len(outputs) >= 2 or not opts.grid_only_if_multiple):
@@ -656,6 +714,28 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
     if runner is not None:
         runner.postprocess(p, result)
     return result
+
+
+def _mask_outputs(p, i, mask_for_overlay, image, underneath, text, to_disk, outputs):
+    """"Save mask" / "Return mask" (the mask for the overlay as an RGB picture, "-mask") and
+    their composite versions (what the model drew, cut out by that mask, "-mask-composite"),
+    after the image itself, as the host does for every image of a job that has one."""
+    if opts.return_mask or opts.save_mask:
+        picture = mask_for_overlay.convert("RGB")
+        if to_disk and opts.save_mask:
+            images.save_image(picture, p.outpath_samples, "", p.seeds[i], p.prompts[i],
+                              opts.samples_format, info=text, p=p, suffix="-mask")
+        if opts.return_mask:
+            outputs.append(picture)
+    if opts.return_mask_composite or opts.save_mask_composite:
+        cut = images.resize_image(2, mask_for_overlay, image.width, image.height).convert("L")
+        composite = Image.composite(underneath.convert("RGBA").convert("RGBa"),
+                                    Image.new("RGBa", image.size), cut).convert("RGBA")
+        if to_disk and opts.save_mask_composite:
+            images.save_image(composite, p.outpath_samples, "", p.seeds[i], p.prompts[i],
+                              opts.samples_format, info=text, p=p, suffix="-mask-composite")
+        if opts.return_mask_composite:
+            outputs.append(composite)
 
 
 def _blur(mask, sigma_x, sigma_y):
@@ -729,6 +809,11 @@ class StableDiffusionProcessingImg2Img(StableDiffusionProcessing):
         latent_mask = mask if self.latent_mask is None else self.latent_mask
 
         fill = self.inpainting_fill if mask is not None else 1  # 1: "original"
+        # Colour correction is set up from the images only when nothing set it before (a
+        # second init() keeps the first one's, and Loopback sets its own).
+        add_color_corrections = opts.img2img_color_correction and self.color_corrections is None
+        if add_color_corrections:
+            self.color_corrections = []
         prepared = []
         for source in self.init_images:
             picture = images.flatten(source, opts.img2img_background_color)
@@ -743,6 +828,8 @@ class StableDiffusionProcessingImg2Img(StableDiffusionProcessing):
                 picture = images.resize_image(2, picture.crop(region), self.width, self.height)
             if fill != 1:
                 picture = masking.fill(picture, latent_mask)
+            if add_color_corrections:
+                self.color_corrections.append(setup_color_correction(picture))
             prepared.append(np.asarray(picture, dtype=np.float32))
         if fill == 0:
             notes["Masked content"] = "fill"
@@ -801,9 +888,11 @@ class StableDiffusionProcessingImg2Img(StableDiffusionProcessing):
         if count > 1 and count > self.batch_size:
             raise RuntimeError(f"bad number of images passed: {count}; "
                                f"expecting {self.batch_size} or less")
-        if count == 1:  # the one image (and its overlay) for every item of the batch
+        if count == 1:  # the one image (its overlay, its colours) for every item of the batch
             batch = np.stack(prepared * self.batch_size)
             self.overlay_images = self.overlay_images and self.overlay_images * self.batch_size
+            if self.color_corrections is not None and len(self.color_corrections) == 1:
+                self.color_corrections = self.color_corrections * self.batch_size
         else:
             self.batch_size, batch = count, np.array(prepared)  # fails for mixed sizes
         if self.resize_mode == 3:  # "latent upscale": sized after batching

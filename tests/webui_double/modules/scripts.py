@@ -24,7 +24,7 @@ As in the host:
 Differences: load_scripts(paths=None, *, include_builtin=True) can load chosen script
 files (their extension folder: the parent of their scripts/ folder), with or without the
 built-in ones. Only the hooks listed on Script exist (the sampling, mask-blend, batch-list,
-mask-overlay, after-composite and component hooks are left out). Also left out:
+after-composite and component hooks are left out). Also left out:
 metadata.ini ordering, user callback order, postprocessing (extras) scripts, and the
 selectable scripts' group-visibility entries in infotext_fields.
 """
@@ -47,6 +47,12 @@ AlwaysVisible = object()
 class PostprocessImageArgs:
     def __init__(self, image):
         self.image = image  # a hook may replace it
+
+
+class PostProcessMaskOverlayArgs:
+    def __init__(self, index, mask_for_overlay, overlay_image):
+        self.index = index  # the image's place in its batch
+        self.mask_for_overlay, self.overlay_image = mask_for_overlay, overlay_image
 
 
 class Script:
@@ -79,6 +85,7 @@ class Script:
     def process_batch(self, p, *args, **kwargs): ...
     def postprocess_batch(self, p, *args, **kwargs): ...
     def postprocess_image(self, p, pp: PostprocessImageArgs, *args): ...
+    def postprocess_maskoverlay(self, p, ppmo: PostProcessMaskOverlayArgs, *args): ...
     def postprocess(self, p, processed, *args): ...
     def describe(self): return ""
 
@@ -306,3 +313,6 @@ class ScriptRunner:
 
     def postprocess_image(self, p, pp: PostprocessImageArgs):
         self._call_hook("postprocess_image", p, pp)
+
+    def postprocess_maskoverlay(self, p, ppmo: PostProcessMaskOverlayArgs):
+        self._call_hook("postprocess_maskoverlay", p, ppmo)
