@@ -540,7 +540,7 @@ def test_return_and_save_mask_give_the_mask_for_the_overlay(webui):  # noqa: F81
            inpaint_full_res=False, inpainting_fill=1, mask_blur=0, prompt="x", seed=1,
            do_not_save_grid=True)
     processed = webui.processing.process_images(p)
-    image, returned, composite = processed.images
+    _, returned, composite = processed.images
     assert returned.mode == "RGB" and returned.getpixel((16, 16)) == (255, 255, 255)
     assert returned.getpixel((2, 2)) == (0, 0, 0)
     assert composite.mode == "RGBA" and composite.getpixel((2, 2))[3] == 0
