@@ -245,9 +245,12 @@ class FacePopSettings:
         "model spends itself on the face. Only the person is pasted back.",
         GROUP_ADVANCED)
     face_pass_scripts: str = _option(
-        "controlnet", "Scripts in the face pass",
+        "controlnet, integrated", "Scripts in the face pass",
         "Comma-separated names of always-on scripts that also run in the face pass (e.g. "
-        "ControlNet with IP-Adapter). Other face detailers should stay off.",
+        "ControlNet with IP-Adapter). \"integrated\" names Forge's built-in \"... "
+        "Integrated\" scripts (FreeU, SAG, PAG, Dynamic Thresholding, Latent Modifier, "
+        "StyleAlign ...), so faces get what the body got. Other face detailers should "
+        "stay off.",
         GROUP_ADVANCED)
     face_pass_controlnet_units: str = _option(
         "", "ControlNet units only for faces",

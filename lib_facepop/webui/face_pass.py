@@ -202,6 +202,10 @@ class WebUIFacePass:
             "height": height,
             "denoising_strength": self._denoising(params),
         }
+        # Forge: Flux's "Distilled CFG Scale" (docs/design.md section 4a); A1111 jobs have
+        # no such field (and would refuse it).
+        if hasattr(p, "distilled_cfg_scale"):
+            fields["distilled_cfg_scale"] = p.distilled_cfg_scale
         nested = self.processing.StableDiffusionProcessingImg2Img(
             sd_model=p.sd_model,
             outpath_samples=p.outpath_samples,

@@ -43,7 +43,6 @@ from lib_facepop.webui.job import (
     is_copy_of_a_running_job,
     job_of,
 )
-from lib_facepop.webui.outer_scripts import set_aside
 from lib_facepop.webui.txt2img import Txt2ImgJob
 from lib_facepop.webui.xyz import apply_xyz_overrides
 
@@ -168,7 +167,7 @@ class FacePopJob(FaceJob):
         p = self.p
         composites: list[np.ndarray] = []
         face_mask: np.ndarray | None = None
-        with set_aside(p):
+        with self._set_aside():
             for slot in self.slots:
                 composite, mask = self._process_slot(slot, batch_number)
                 composites.append(composite)
