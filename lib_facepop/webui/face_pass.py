@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -61,7 +62,9 @@ def script_allowed(script: Any, allowed: set[str]) -> bool:
     extension_folder = path.rsplit("/scripts/", 1)[0].rsplit("/", 1)[-1] if "/scripts/" in path \
         else ""
     names = {title, stem, extension_folder}
-    return any(name in names or name in title for name in allowed)
+    # the parts of the file's and the folder's names too ("sag" for sd_forge_sag/forge_sag)
+    parts = {part for name in (stem, extension_folder) for part in re.split(r"[-_. ]+", name)}
+    return any(name in names or name in title or name in parts for name in allowed)
 
 
 def is_builtin_comments(script: Any) -> bool:

@@ -1015,7 +1015,8 @@ def _before_every_sampling(p, token_merging_ratio):
     model.forge_objects = model.forge_objects_after_applying_lora.shallow_copy()
     sd_models.apply_token_merging(model, token_merging_ratio)
     if p.scripts is not None:
-        p.scripts.process_before_every_sampling(p, x=p.init_latent, noise=None, c=None, uc=None)
+        p.scripts.process_before_every_sampling(p, x=getattr(p, "init_latent", None), noise=None,
+                                                c=None, uc=None)
 
 
 LATENT_UPSCALE_MODES = ("Latent", "Latent (antialiased)", "Latent (bicubic)",
