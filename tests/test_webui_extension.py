@@ -16,6 +16,9 @@ from lib_facepop import mediapipe_check
 from lib_facepop.mediapipe_check import CheckOutcome, MediapipeCheck
 from lib_facepop.settings import FacePopSettings
 from tests.helpers import post_json, serving
+from tests.webui_double_fixtures import FLAVOURS
+
+WEBUI_FLAVOURS = FLAVOURS  # the host-behaviour tests run in both flavours of the double
 
 ROOT = Path(__file__).resolve().parents[1]
 A1111_HOST = {"torch": "2.1.2+cu121", "numpy": "1.26.2", "protobuf": "3.20.0",

@@ -41,6 +41,9 @@ DESCRIBE = """
 import html, json, re, sys
 import gradio as gr
 from lib_facepop.webui.panel import build_panel
+from tests.webui_double_fixtures import FLAVOURS
+
+WEBUI_FLAVOURS = FLAVOURS  # the host-behaviour tests run in both flavours of the double
 
 def describe(control):
     return {"type": type(control).__name__, "label": control.label,

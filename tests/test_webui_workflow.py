@@ -29,6 +29,9 @@ from tests.facepop_webui import (
     passes,
     pixel,
 )
+from tests.webui_double_fixtures import FLAVOURS
+
+WEBUI_FLAVOURS = FLAVOURS  # the host-behaviour tests run in both flavours of the double
 
 FACE_PASS = dict(FACE_SETTINGS, separate_face_processing=True, face_prompt="face",
                  face_denoising_strength=1.0)
@@ -194,7 +197,11 @@ def test_the_main_pass_keeps_the_users_token_merging(webui, astronaut) -> None:
 
 def test_face_prompts_are_the_prompts_the_webui_samples_with(webui, astronaut) -> None:
     webui.load_extension(ROOT)
-    strip = webui.module("modules.processing_scripts.comments").strip_comments
+    comments = webui.module("modules.processing_scripts.comments").strip_comments
+
+    def strip(text: str) -> str:  # (Forge strips comments with the styles, and blanks)
+        return comments(text).strip() if webui.forge else comments(text)
+
     prompt = "photo of a woman # shot 12, redo\n# wardrobe: suit\nsmiling"
     generate(webui, Image.fromarray(astronaut), settings=FACE_SETTINGS, prompt=prompt,
              n_iter=2)
@@ -223,6 +230,7 @@ def test_infotext_says_how_many_faces_and_which_masks(webui, astronaut, coffee) 
 
 # --- ControlNet beside FacePop ----------------------------------------------------------
 
+@pytest.mark.webui_flavours("a1111")  # Forge: tests/test_webui_forge.py
 def test_controlnet_acts_in_the_face_pass_and_in_every_main_pass(webui, astronaut, caplog
                                                                  ) -> None:
     cn = _controlnet(webui)
@@ -250,6 +258,7 @@ def test_controlnet_acts_in_the_face_pass_and_in_every_main_pass(webui, astronau
     assert not hasattr(unet, "_original_forward")  # nothing left hooked after the job
 
 
+@pytest.mark.webui_flavours("a1111")  # Forge: tests/test_webui_forge.py
 def test_without_controlnet_in_the_face_pass_the_faces_get_a_clean_unet(webui, astronaut
                                                                         ) -> None:
     cn = _controlnet(webui)
@@ -267,6 +276,7 @@ def test_without_controlnet_in_the_face_pass_the_faces_get_a_clean_unet(webui, a
     assert webui.reports == []
 
 
+@pytest.mark.webui_flavours("a1111")  # Forge: tests/test_webui_forge.py
 def test_a_reference_unit_without_an_image_sees_the_main_pass_picture(webui, astronaut
                                                                       ) -> None:
     cn = _controlnet(webui)
@@ -282,6 +292,7 @@ def test_a_reference_unit_without_an_image_sees_the_main_pass_picture(webui, ast
         assert np.allclose(hint, whole, atol=0.5)
 
 
+@pytest.mark.webui_flavours("a1111")  # Forge: tests/test_webui_forge.py
 def test_spatial_units_see_each_face_cut_out_like_the_face(webui, astronaut) -> None:
     cn = _controlnet(webui)
     tinted = np.hstack([astronaut, (astronaut * [1.0, 0.4, 0.4]).astype(np.uint8),
@@ -302,6 +313,7 @@ def test_spatial_units_see_each_face_cut_out_like_the_face(webui, astronaut) -> 
         assert np.allclose(hook["hints"][1][0], expected, atol=2), hook
 
 
+@pytest.mark.webui_flavours("a1111")  # Forge: tests/test_webui_forge.py
 def test_a_unit_can_be_given_to_the_face_pass_alone(webui, astronaut) -> None:
     cn = _controlnet(webui)
     units = [_unit(cn, module="ip-adapter_clip_sd15", image=np.full((8, 8, 3), BLUE, np.uint8)),

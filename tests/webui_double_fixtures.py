@@ -70,6 +70,23 @@ both_flavours = pytest.mark.parametrize("webui", FLAVOURS, indirect=True)
 """Runs a test in the A1111 and in the Forge flavour of the double."""
 
 
+def pytest_generate_tests(metafunc) -> None:
+    """The `webui` of a test runs in the flavours its ``@pytest.mark.webui_flavours(...)``
+    names, else in those of its module's WEBUI_FLAVOURS (else A1111 only), unless the test
+    parametrizes `webui` itself."""
+    if "webui" not in metafunc.fixturenames:
+        return
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0] if marker.args else ""
+        if "webui" in ([n.strip() for n in names.split(",")] if isinstance(names, str)
+                       else list(names)):
+            return
+    chosen = metafunc.definition.get_closest_marker("webui_flavours")
+    flavours = chosen.args if chosen else getattr(metafunc.module, "WEBUI_FLAVOURS", None)
+    if flavours:
+        metafunc.parametrize("webui", list(flavours), indirect=True)
+
+
 def _of_double(module_name: str) -> bool:
     if module_name in ("modules", "launch") or module_name.startswith("modules."):
         return True
