@@ -10,4 +10,5 @@ def preload(parser) -> None:
         "--facepop-face-batch", type=int, default=8,
         help="FacePop: at most this many faces in one face pass; more faces take further "
              "passes (bounds GPU memory; default 8, which fits 8 GB cards at 720 px by the "
-             "README's estimate). A pass that runs out of memory is retried in halves.")
+             "estimate in docs/benchmarks.md). A pass that runs out of memory is retried in "
+             "halves.")

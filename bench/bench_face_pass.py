@@ -24,8 +24,8 @@ process's resident memory (/proc/self/status VmHWM, reset through /proc/self/cle
 before each phase; glibc's mmap threshold is fixed so freed tensors leave the RSS).
 
 With --estimate (two or more N) it also prints an estimate of how many faces fit on 8, 12
-and 24 GB cards, from a straight line through the UNet's peaks (see the README's
-benchmarks).
+and 24 GB cards, from a straight line through the UNet's peaks (see docs/benchmarks.md,
+Face pass).
 """
 
 from __future__ import annotations

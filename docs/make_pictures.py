@@ -1,4 +1,4 @@
-"""Makes the README's pictures of restore, upscale, eyes and colour match.
+"""Makes the pictures of docs/quality.md: restore, upscale, eyes and colour match.
 
     python docs/make_pictures.py [--out docs]
 

@@ -8,7 +8,7 @@ into the untouched image), and undone over the whole processed face:
 * the model is one affine colour map, ``source = processed @ matrix + offset`` in RGB: white
   balance, exposure, contrast, saturation and hue shifts are all of that form (a
   per-channel fit in CIELAB can't follow a hue turn and measured worse on every shift
-  tried, see the README's colour match benchmark);
+  tried, see docs/benchmarks.md, Colour match);
 * it is fitted by weighted least squares to the ring's pixels, both pictures blurred a
   little first, so texture the pass added or smoothed does not count, with a ridge term
   that holds the matrix near identity where the ring's colours don't say otherwise (a grey

@@ -1,7 +1,7 @@
 """The debugging folder: every step of a run as pictures, plus one contact sheet.
 
 One folder per image and run, named ``<YYYYmmdd-HHMMSS-fff>-<stem>``. The file names are
-listed in ``DEBUG_FILES`` and in the README.
+listed in ``DEBUG_FILES`` and on docs/debugging.md.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def _last_line(text: str) -> str:
 
 def main() -> int:
     try:
-        from lib_facepop.detect.mediapipe_runtime import check_mediapipe
+        from lib_facepop.detect.graph_check import check_mediapipe
         from lib_facepop.errors import DetectorUnavailableError
     except Exception as exc:
         print(f"FacePop's MediaPipe check can't start: {type(exc).__name__}: {exc}",

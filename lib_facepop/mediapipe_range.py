@@ -2,7 +2,7 @@
 
 Standard library only: the installer reads this before the WebUI's packages are
 guaranteed to be importable. The table of checked mediapipe/protobuf pairings is in
-docs/design.md section 4 and the README's Install section.
+docs/design.md section 4 (docs/webui.md, Install, for users).
 """
 
 from __future__ import annotations

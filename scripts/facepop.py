@@ -83,7 +83,7 @@ class FacePopScript(scripts.Script):
 
 def _check_detection_in_background(_demo, _app) -> None:
     """Say at start-up, in the console, whether MediaPipe really detects faces here."""
-    from lib_facepop.detect.mediapipe_runtime import check_mediapipe
+    from lib_facepop.detect.graph_check import check_mediapipe
 
     def check() -> None:
         try:

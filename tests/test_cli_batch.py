@@ -1,5 +1,5 @@
 """``facepop run`` over folders, on one or several WebUI servers that misbehave: nothing is
-lost, every failure is said in one line, the exit status tells (README "Command line").
+lost, every failure is said in one line, the exit status tells (docs/cli.md).
 
 Most runs are in-process (``cli.main``), so the models load once; the ones that need a real
 process (an interrupt, a clean stderr) run ``python -m lib_facepop``.

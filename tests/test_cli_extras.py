@@ -2,8 +2,7 @@
 (tests/fake_webui_server): the server's extras API restores the upright face crop and
 enlarges small faces, each image on the server that processes it; what a server lacks is
 said once before any work; a failing extras request is retried or fails the image; the
-debugging folder records which server and tools did it (README "Restore, upscale, eyes and
-colour match", "Command line")."""
+debugging folder records which server and tools did it (docs/quality.md, docs/cli.md)."""
 
 from __future__ import annotations
 

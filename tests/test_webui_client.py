@@ -18,13 +18,13 @@ from lib_facepop.api_client import (
     WebUIServer,
     parse_credentials,
 )
-from lib_facepop.api_client.main_pass import main_pass
-from lib_facepop.processors import FacePassParams, FaceTask
-from lib_facepop.processors.webui_client import (
+from lib_facepop.api_client.face_pass import (
     ServerJob,
     WebUIServerProcessor,
     batches_for_api,
 )
+from lib_facepop.api_client.main_pass import main_pass
+from lib_facepop.processors import FacePassParams, FaceTask
 from lib_facepop.protect import main_pass_mask
 from tests.fake_webui_server import _decode, _decode_mask, running_fake_webui, seed_in
 

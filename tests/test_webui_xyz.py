@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from lib_facepop.settings import FacePopSettings
-from lib_facepop.webui.xyz import AXES
+from lib_facepop.xyz_axes import AXES
 from tests.webui_double_fixtures import FLAVOURS
 
 WEBUI_FLAVOURS = FLAVOURS  # the host-behaviour tests run in both flavours of the double
@@ -196,9 +196,13 @@ def test_axes_work_from_the_api_of_a_nowebui_host(webui, astronaut) -> None:
     assert [entry["cfg_scale"] for entry in _face_passes(webui)] == [3.0, 11.0]
 
 
-def test_the_readme_names_every_axis() -> None:
-    section = (ROOT / "README.md").read_text().split("### Works with", 1)[1]
-    assert [axis.label for axis in AXES if f"`{axis.label}`" not in section] == []
+def test_the_axes_registered_are_the_axes_the_settings_reference_names(webui) -> None:
+    webui.load_extension(ROOT)
+    xyz = webui.scripts.scripts_img2img.script(XYZ)
+    registered = _facepop_labels(xyz)
+    page = (ROOT / "docs" / "settings.md").read_text()
+    assert registered == [axis.label for axis in AXES]
+    assert [label for label in registered if f"`{label}`" not in page] == []
 
 
 def test_a_txt2img_grid_over_restoration_and_the_eyes_pass(webui, astronaut) -> None:

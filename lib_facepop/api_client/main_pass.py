@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from lib_facepop.api_client.face_pass import ServerJob, base_body
 from lib_facepop.api_client.server import LATENT_GRID, WebUIServer, encode_png
 from lib_facepop.images import mask_to_uint8
-from lib_facepop.processors.webui_client import ServerJob, base_body
 from lib_facepop.protect import FILL_ORIGINAL, main_pass_mask
 
 

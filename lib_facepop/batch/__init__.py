@@ -1,2 +1,2 @@
-"""Batch runs from the command line: inputs, outputs, servers, progress (README "Command
-line", docs/design.md section 3.1)."""
+"""Batch runs from the command line: inputs, outputs, servers, progress (docs/cli.md,
+docs/design.md section 3.1)."""

@@ -24,6 +24,11 @@ import numpy as np
 
 from lib_facepop.api_client import WebUIServer
 from lib_facepop.api_client.extras import ServerOffer
+from lib_facepop.api_client.face_pass import (
+    DEFAULT_FACE_BATCH,
+    ServerJob,
+    WebUIServerProcessor,
+)
 from lib_facepop.api_client.main_pass import main_pass
 from lib_facepop.batch.inputs import InputImage
 from lib_facepop.batch.outputs import OutputFolder
@@ -39,11 +44,6 @@ from lib_facepop.masks import MaskSource
 from lib_facepop.notices import Notices
 from lib_facepop.pipeline import FacePipeline, PipelineResult, PreparedImage
 from lib_facepop.processors import FaceProcessor, IdentityProcessor
-from lib_facepop.processors.webui_client import (
-    DEFAULT_FACE_BATCH,
-    ServerJob,
-    WebUIServerProcessor,
-)
 from lib_facepop.settings import FacePopSettings
 from lib_facepop.tools import FaceTools
 

@@ -1,5 +1,5 @@
 """The servers' face restorers and upscalers, checked against the settings before any work
-(README "Command line" and "Restore, upscale, eyes and colour match").
+(docs/cli.md and docs/quality.md).
 
 Each server's images use that server's own tools. A restorer or upscaler that a server
 lacks is said once for that server, and its images go on without it (faces not restored,

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from lib_facepop.detect import mediapipe_runtime
 from lib_facepop.detect.base import DetectionOptions
 from lib_facepop.detect.blazeface import propose_candidates
 from lib_facepop.detect.confirm import SCREEN_BATCH, VERIFY_MIN_SCORE, confirm, screen
+from lib_facepop.detect.graph_check import check_mediapipe
 from lib_facepop.detect.parallel import default_workers, map_with_copies
 from lib_facepop.detect.search_plan import SearchLevel, SearchPlan, SearchSettings, plan_search
 from lib_facepop.detect.selection import non_max_suppression
@@ -57,7 +57,7 @@ class AggressiveDetector:
         self.workers = workers or default_workers()
 
     def detect(self, image: np.ndarray, options: DetectionOptions) -> list[Face]:
-        mediapipe_runtime.check_mediapipe()
+        check_mediapipe()
         height, width = image.shape[:2]
         plan = plan_search(width, height, options.min_face_size, self.search)
         proposals = self.propose(image, plan)

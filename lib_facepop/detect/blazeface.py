@@ -8,7 +8,13 @@ import numpy as np
 
 from lib_facepop.detect import blazeface_decode, mediapipe_runtime
 from lib_facepop.detect.blazeface_decode import RawDetection
-from lib_facepop.detect.graphs import BLAZEFACE_MODELS, BOXES_STREAM, SCORES_STREAM
+from lib_facepop.detect.graphs import (
+    BLAZEFACE_MODELS,
+    BOXES_STREAM,
+    FULL_RANGE,
+    SCORES_STREAM,
+    SHORT_RANGE,
+)
 from lib_facepop.faces import LEFT_EYE, MOUTH, NOSE, RIGHT_EYE, Face, FaceRegion, roll_from_eyes
 
 # BlazeFace keypoint order. MediaPipe names them from the person's point of view, so its
@@ -20,10 +26,10 @@ _KEYPOINT_NAMES = (LEFT_EYE, RIGHT_EYE, NOSE, MOUTH, "left_ear", "right_ear")
 PROPOSAL_GRAPH_FLOOR = 0.2
 # What MediaPipe's stock face detection graphs (mediapipe 0.10.11) report at the least,
 # whatever min_detection_confidence says: detect_candidates reproduces them.
-STOCK_MIN_SCORE = {mediapipe_runtime.SHORT_RANGE: 0.5, mediapipe_runtime.FULL_RANGE: 0.6}
+STOCK_MIN_SCORE = {SHORT_RANGE: 0.5, FULL_RANGE: 0.6}
 
 
-def detect_candidates(image: np.ndarray, model_selection: int = mediapipe_runtime.FULL_RANGE,
+def detect_candidates(image: np.ndarray, model_selection: int = FULL_RANGE,
                       min_score: float = 0.0) -> list[Face]:
     """BlazeFace detections in an RGB image, in its pixel coordinates, as MediaPipe's stock
     face detection graph reports them (nothing under STOCK_MIN_SCORE; overlapping
@@ -35,7 +41,7 @@ def detect_candidates(image: np.ndarray, model_selection: int = mediapipe_runtim
 
 
 def propose_candidates(image: np.ndarray, min_score: float,
-                       model_selection: int = mediapipe_runtime.SHORT_RANGE,
+                       model_selection: int = SHORT_RANGE,
                        copy: int = 0) -> list[Face]:
     """BlazeFace detections scored ``min_score`` and up (as low as PROPOSAL_GRAPH_FLOOR);
     of overlapping ones only the best is kept.

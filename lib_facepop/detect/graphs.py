@@ -27,7 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lib_facepop.detect.mediapipe_runtime import FULL_RANGE, SHORT_RANGE
+# BlazeFace's two bundled models, by MediaPipe's ``model_selection`` numbers.
+FULL_RANGE = 1
+SHORT_RANGE = 0
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
-"""MediaPipe's bundled models in FacePop's own graphs, built once per process and checked
-that they really run.
+"""MediaPipe's bundled models in FacePop's own graphs, built once per process.
 
 The graphs (graphs.py) run through graph_runner.py and hand back only floats and images,
 so they work with every mediapipe from 0.10.11 to 0.10.21 under protobuf 3.20 (A1111's and
-Forge's pin) and 4 (docs/design.md section 4). A broken installation can still import fine
-and fail later, so ``check_mediapipe`` runs every graph on a bundled photo.
+Forge's pin) and 4 (docs/design.md section 4). This is the bottom of detect/: the passes
+(blazeface.py, landmarks.py, confirm.py) run these graphs, and graph_check.py runs every
+one of them on a bundled photo, because a broken installation can import fine and fail
+later.
 """
 
 from __future__ import annotations
@@ -15,21 +16,22 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from importlib import metadata, resources
+from importlib import metadata
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from lib_facepop import mediapipe_range
+from lib_facepop.detect import graph_runner, graphs
+from lib_facepop.detect.graph_runner import OutputKind
+from lib_facepop.detect.graphs import FULL_RANGE, SHORT_RANGE
 from lib_facepop.errors import DetectorUnavailableError
 
 log = logging.getLogger(__name__)
 
-FULL_RANGE = 1
-SHORT_RANGE = 0
 _RANGE_NAMES = {FULL_RANGE: "full range", SHORT_RANGE: "short range"}
 
 # TensorFlow Lite prints this to the process's stderr the first time a graph runs.
@@ -61,9 +63,7 @@ class LockedGraph:
         self._lock = threading.Lock()
 
     def process(self, rgb: np.ndarray) -> dict[str, np.ndarray | None]:
-        from lib_facepop.detect.graphs import IMAGE_STREAM
-
-        return self.process_inputs({IMAGE_STREAM: rgb})
+        return self.process_inputs({graphs.IMAGE_STREAM: rgb})
 
     def process_inputs(self, inputs: Mapping[str, Any]) -> dict[str, np.ndarray | None]:
         """Run the graph on named input streams; its outputs by stream name (None where
@@ -120,14 +120,12 @@ def _held_stderr(saved: int, noise: tuple[str, ...], report: HeldStderr) -> Iter
 def _built(config_text: str, outputs: Mapping[str, Any], name: str) -> LockedGraph:
     """Build and start a graph (TensorFlow Lite may print its start-up notice here too)."""
     import_mediapipe()
-    from lib_facepop.detect.graph_runner import GraphRunner
-
     try:
         with native_stderr_without(_NATIVE_NOISE):
-            return LockedGraph(GraphRunner(config_text, outputs))
+            return LockedGraph(graph_runner.GraphRunner(config_text, outputs))
     except RuntimeError as exc:  # e.g. a calculator or model file this mediapipe lacks
         raise DetectorUnavailableError(
-            _failure_message(f"can't run FacePop's {name} graph", exc)) from exc
+            failure_message(f"can't run FacePop's {name} graph", exc)) from exc
 
 
 def import_mediapipe() -> ModuleType:
@@ -135,11 +133,11 @@ def import_mediapipe() -> ModuleType:
         import mediapipe
         from mediapipe.python._framework_bindings import calculator_graph  # noqa: F401
     except Exception as exc:  # ImportError, or a binary/protobuf mismatch at import
-        raise DetectorUnavailableError(_failure_message("can't be imported", exc)) from exc
+        raise DetectorUnavailableError(failure_message("can't be imported", exc)) from exc
     return mediapipe
 
 
-def _version(package: str) -> str | None:
+def installed_version(package: str) -> str | None:
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
@@ -150,9 +148,10 @@ def _version(package: str) -> str | None:
 _REASON_LENGTH = 300
 
 
-def _failure_message(failure: str, exc: Exception) -> str:
+def failure_message(failure: str, exc: Exception) -> str:
     """What failed, with the installed versions, why that may be, and what to install."""
-    mediapipe, protobuf = _version("mediapipe"), _version("protobuf") or "(not installed)"
+    mediapipe = installed_version("mediapipe")
+    protobuf = installed_version("protobuf") or "(not installed)"
     remedy = (f"FacePop needs {mediapipe_range.supported_text()}: pip install --no-deps "
               f"mediapipe=={mediapipe_range.MEDIAPIPE_CHOICE}")
     if mediapipe is None:
@@ -187,9 +186,6 @@ def blazeface(model_selection: int, copy: int = 0) -> LockedGraph:
     MAX_GRAPH_COPIES identical graphs, each built once per process.
     """
     _check_copy(copy)
-    from lib_facepop.detect import graphs
-    from lib_facepop.detect.graph_runner import OutputKind
-
     return _built(graphs.blazeface_config_text(model_selection),
                   {graphs.BOXES_STREAM: OutputKind.FLOATS,
                    graphs.SCORES_STREAM: OutputKind.FLOATS},
@@ -200,9 +196,6 @@ def blazeface(model_selection: int, copy: int = 0) -> LockedGraph:
 def face_mesh() -> LockedGraph:
     """Face mesh with refined eyes and lips: 478 landmarks of the most prominent face,
     found by the mesh's own short-range detection (``process(rgb)["mesh"]``)."""
-    from lib_facepop.detect import graphs
-    from lib_facepop.detect.graph_runner import OutputKind
-
     return _built(graphs.face_mesh_config_text(), {graphs.MESH_STREAM: OutputKind.FLOATS},
                   "face mesh")
 
@@ -214,9 +207,6 @@ def face_landmarks_in_region() -> LockedGraph:
     ``process_inputs({"image": rgb, "roi": RegionOfInterest})``; see graphs.py. One copy
     per process (about 26 MB): it runs once per face, so threads take turns.
     """
-    from lib_facepop.detect import graphs
-    from lib_facepop.detect.graph_runner import OutputKind
-
     return _built(graphs.landmarks_in_region_config_text(),
                   {graphs.LANDMARKS_STREAM: OutputKind.FLOATS}, "face landmarks")
 
@@ -230,69 +220,5 @@ def _check_copy(copy: int) -> None:
 def selfie_segmentation() -> LockedGraph:
     """Person/background segmentation (general model, 256x256 input):
     ``process(rgb)["segmentation_mask"]``, floats the size of the image."""
-    from lib_facepop.detect import graphs
-    from lib_facepop.detect.graph_runner import OutputKind
-
     return _built(graphs.selfie_segmentation_config_text(),
                   {graphs.MASK_STREAM: OutputKind.IMAGE}, "selfie segmentation")
-
-
-def selftest_image() -> np.ndarray:
-    """A small real photo of a face (public-domain NASA portrait) bundled with FacePop."""
-    from PIL import Image
-
-    with resources.files("lib_facepop.assets").joinpath("selftest_face.jpg").open("rb") as f:
-        return np.asarray(Image.open(f).convert("RGB"))
-
-
-@functools.lru_cache(maxsize=1)
-def check_mediapipe() -> str:
-    """Run every graph FacePop uses on a bundled photo; return a one-line status.
-
-    Raises DetectorUnavailableError with what is wrong when MediaPipe can't really detect.
-    The result is cached: the check costs one run of each graph per process.
-    """
-    from lib_facepop.detect.blazeface import detect_candidates
-    from lib_facepop.detect.confirm import landmarks_in_region
-    from lib_facepop.detect.graphs import MASK_STREAM, MESH_STREAM
-
-    image = selftest_image()
-    found: list[Any] = []
-
-    def detection() -> bool:
-        found.extend(detect_candidates(image, FULL_RANGE))
-        return bool(found)
-
-    def landmarks() -> bool:
-        return landmarks_in_region(image, found[0]) is not None
-
-    def selfie() -> bool:
-        mask = selfie_segmentation().process(image)[MASK_STREAM]
-        return mask is not None and float(mask.max()) > 0.5
-
-    checks: list[tuple[str, Callable[[], bool]]] = [
-        ("face detection", detection),
-        ("face mesh", lambda: face_mesh().process(image)[MESH_STREAM] is not None),
-        ("face landmarks", landmarks),
-        ("selfie segmentation", selfie),
-    ]
-    mediapipe = _version("mediapipe") or "(version unknown)"
-    for name, check in checks:
-        try:
-            found_face = check()
-        except DetectorUnavailableError:
-            raise
-        except RuntimeError as exc:  # how MediaPipe reports a graph that fails to run
-            raise DetectorUnavailableError(
-                _failure_message(f"can't run FacePop's {name}", exc)) from exc
-        if not found_face:
-            raise DetectorUnavailableError(
-                f"MediaPipe {mediapipe} runs but its {name} finds no face in FacePop's test "
-                f"photo; the installation looks broken.")
-    status = (f"MediaPipe {mediapipe} with protobuf {_version('protobuf')}: face detection, "
-              f"face mesh, face landmarks and selfie segmentation work")
-    if not mediapipe_range.mediapipe_in_range(mediapipe):
-        status += (f" (outside the releases FacePop is checked with, "
-                   f"{mediapipe_range.OLDEST_MEDIAPIPE} to {mediapipe_range.NEWEST_MEDIAPIPE})")
-    log.info(status)
-    return status

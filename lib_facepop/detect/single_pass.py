@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib_facepop.detect import mediapipe_runtime
 from lib_facepop.detect.base import DetectionOptions
 from lib_facepop.detect.blazeface import detect_candidates
+from lib_facepop.detect.graph_check import check_mediapipe
 from lib_facepop.detect.landmarks import refine_with_mesh
 from lib_facepop.detect.selection import non_max_suppression
 from lib_facepop.faces import Face
@@ -21,7 +21,7 @@ class SinglePassDetector:
     name = "single-pass"
 
     def detect(self, image: np.ndarray, options: DetectionOptions) -> list[Face]:
-        mediapipe_runtime.check_mediapipe()
+        check_mediapipe()
         faces = []
         for candidate in detect_candidates(image, min_score=options.confidence):
             refined = refine_with_mesh(image, candidate)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lib_facepop.align import AlignedFace
+from lib_facepop.detect import mediapipe_runtime
 from lib_facepop.masks.base import FaceMask, MaskSource
 from lib_facepop.masks.mattes import ModnetMaskSource, SelfieMaskSource
 from lib_facepop.masks.region import EllipseMaskSource
@@ -164,8 +165,6 @@ def _modnet_source(model: Path | None) -> MaskSource:
 
 
 def _selfie_source() -> MaskSource:
-    from lib_facepop.detect import mediapipe_runtime
-
     mediapipe_runtime.selfie_segmentation()
     return SelfieMaskSource()
 

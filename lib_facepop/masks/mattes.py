@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from lib_facepop.align import AlignedFace
+from lib_facepop.detect import mediapipe_runtime
+from lib_facepop.detect.graphs import MASK_STREAM
 from lib_facepop.masks.base import FaceMask
 from lib_facepop.masks.region import feathered_face_region
 from lib_facepop.settings import FacePopSettings
@@ -50,9 +52,6 @@ class SelfieMaskSource:
     name = "selfie"
 
     def make_mask(self, aligned: AlignedFace, settings: FacePopSettings) -> FaceMask:
-        from lib_facepop.detect import mediapipe_runtime
-        from lib_facepop.detect.graphs import MASK_STREAM
-
         matte = mediapipe_runtime.selfie_segmentation().process(aligned.image)[MASK_STREAM]
         if matte is None or matte.shape[:2] != aligned.image.shape[:2]:
             raise RuntimeError("selfie segmentation returned no mask")

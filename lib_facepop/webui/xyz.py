@@ -15,91 +15,37 @@ A face-pass axis (face steps, CFG scale, denoising strength, prompt) turns "Sepa
 processing" on for its cells; where the panel had it off, the face pass keeps the main
 job's steps, CFG scale, denoising strength and prompts for the values the axis doesn't set.
 Values are checked by the settings model before the first cell runs, with a message
-naming the axis and the setting.
+naming the axis and the setting. The axes themselves are plain data in
+``lib_facepop/xyz_axes.py``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from lib_facepop.errors import SettingsError
-from lib_facepop.settings import SEPARATE_PROCESSING_SETTINGS, FacePopSettings, Value, option_spec
+from lib_facepop.settings import SEPARATE_PROCESSING_SETTINGS, FacePopSettings, Value
 from lib_facepop.webui.host import host_upscaler_names
+from lib_facepop.xyz_axes import AXES, FacePopAxis
 
 log = logging.getLogger(__name__)
 
-AXIS_PREFIX = "[FacePop] "
 OVERRIDES_ATTR = "facepop_xyz_overrides"
 """Attribute of one X/Y/Z cell's job: {setting name: value} set by FacePop's axes."""
 XYZ_MODULE_NAMES = ("xyz_grid.py", "scripts.xyz_grid")
 """What the host names the X/Y/Z plot's module (loaded from its file, or imported)."""
 
 
-
-@dataclass(frozen=True)
-class FacePopAxis:
-    """One axis: the settings it sets (all to the same value) and its label."""
-
-    settings: tuple[str, ...]
-    title: str | None = None
-    """The axis label without the prefix; default: the setting's panel label."""
-    host_choices: Callable[[], list[str]] | None = None
-    """The values offered, read from the host when the X/Y/Z plot makes its UI (for a
-    setting without choices of its own)."""
-
-    @property
-    def label(self) -> str:
-        return AXIS_PREFIX + (self.title or option_spec(self.settings[0]).label)
-
-    @property
-    def kind(self) -> type:
-        return option_spec(self.settings[0]).kind
-
-    @property
-    def choices(self) -> Callable[[], list[str]] | None:
-        """What the X/Y/Z plot offers as this axis's values (None: typed values)."""
-        if self.kind is bool:
-            return lambda: ["True", "False"]
-        own = option_spec(self.settings[0]).choices
-        if own is not None:
-            return lambda: list(own)
-        return self.host_choices
-
-
-def _host_upscalers() -> list[str]:
-    """The upscaler names the panel offers, read from the WebUI when asked."""
-    return host_upscaler_names()
-
-
-AXES = (
-    FacePopAxis(("enabled",)),
-    FacePopAxis(("face_denoising_strength",)),
-    FacePopAxis(("face_steps",)),
-    FacePopAxis(("face_cfg_scale",)),
-    FacePopAxis(("face_prompt",)),
-    FacePopAxis(("padding",)),
-    FacePopAxis(("mask_feather",)),
-    FacePopAxis(("face_width", "face_height"), "Face size (width and height)"),
-    FacePopAxis(("max_faces",)),
-    FacePopAxis(("confidence",)),
-    FacePopAxis(("min_face_size",)),
-    FacePopAxis(("mask_source",)),
-    FacePopAxis(("face_seed_mode",)),
-    FacePopAxis(("aggressive_detection",)),
-    FacePopAxis(("rotation_threshold",)),
-    FacePopAxis(("face_restoration",)),
-    FacePopAxis(("codeformer_weight",)),
-    FacePopAxis(("restore_visibility",)),
-    FacePopAxis(("upscaler",), host_choices=_host_upscalers),
-    FacePopAxis(("enhance_filter",)),
-    FacePopAxis(("colour_match",)),
-    FacePopAxis(("eyes_pass",)),
-    FacePopAxis(("keep_original_eyes",)),
-    FacePopAxis(("eyes_denoising_strength",)),
-)
+def _choices(axis: FacePopAxis) -> Callable[[], list[str]] | None:
+    """What the X/Y/Z plot offers as the axis's values (None: typed values)."""
+    own = axis.own_choices()
+    if own is not None:
+        return lambda: list(own)
+    if axis.offers_host_upscalers:
+        return lambda: host_upscaler_names()  # read from the WebUI when the plot asks
+    return None
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -194,7 +140,7 @@ def _axis_option(xyz: Any, axis: FacePopAxis) -> Any:
     kind = axis.kind
     return xyz.AxisOption(  # both tabs: FacePop works in txt2img and img2img
         axis.label, str if kind is bool else kind, _applier(axis),
-        confirm=_confirmer(axis), choices=axis.choices,
+        confirm=_confirmer(axis), choices=_choices(axis),
         prepare=_preparer(xyz, axis) if kind in (int, float) else None)
 
 

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from lib_facepop.detect import blazeface_decode, mediapipe_runtime
+from lib_facepop.detect import blazeface_decode, graph_check, mediapipe_runtime
 from lib_facepop.detect.blazeface import STOCK_MIN_SCORE
 from lib_facepop.detect.graphs import (
     BLAZEFACE_MODELS,
@@ -25,7 +25,7 @@ from tests.detect import mediapipe_reference
 
 _GRAPH_BUILDERS = (mediapipe_runtime.blazeface, mediapipe_runtime.face_mesh,
                    mediapipe_runtime.face_landmarks_in_region,
-                   mediapipe_runtime.selfie_segmentation, mediapipe_runtime.check_mediapipe)
+                   mediapipe_runtime.selfie_segmentation, graph_check.check_mediapipe)
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_faces_are_found_where_protobuf_has_no_message_classes(fresh_graphs, ast
     monkeypatch.setattr(message_factory.MessageFactory, "GetPrototype", gone)
     monkeypatch.setattr(message_factory, "GetMessageClass", gone, raising=False)
 
-    assert "face detection, face mesh" in mediapipe_runtime.check_mediapipe()
+    assert "face detection, face mesh" in graph_check.check_mediapipe()
     _assert_astronaut_found(astronaut)
 
 
@@ -95,7 +95,7 @@ def test_faces_are_found_when_python_cant_build_graph_configs(fresh_graphs, astr
 
     monkeypatch.setattr(calculator_pb2, "CalculatorGraphConfig", unusable)
 
-    assert "selfie segmentation work" in mediapipe_runtime.check_mediapipe()
+    assert "selfie segmentation work" in graph_check.check_mediapipe()
     _assert_astronaut_found(astronaut)
 
 
@@ -185,9 +185,9 @@ def test_a_graph_that_cant_start_is_reported_with_versions_and_what_to_do(
                            "No registered object with name: FaceLandmarkFrontCpu")
 
     monkeypatch.setattr(graph_runner, "GraphRunner", failing)
-    monkeypatch.setattr(mediapipe_runtime, "_version", versions.get)
+    monkeypatch.setattr(mediapipe_runtime, "installed_version", versions.get)
     with pytest.raises(DetectorUnavailableError) as raised:
-        mediapipe_runtime.check_mediapipe()
+        graph_check.check_mediapipe()
     assert str(raised.value) == (
         f"MediaPipe {versions['mediapipe']} with protobuf {versions['protobuf']} can't run "
         f"FacePop's face detection (full range) graph (RuntimeError: ValidatedGraphConfig "
@@ -206,7 +206,7 @@ def test_a_graph_that_fails_while_running_fails_the_check(fresh_graphs, monkeypa
 
     monkeypatch.setattr(graph_runner.GraphRunner, "process", failing)
     with pytest.raises(DetectorUnavailableError) as raised:
-        mediapipe_runtime.check_mediapipe()
+        graph_check.check_mediapipe()
     assert str(raised.value).startswith(
         "MediaPipe 0.10.11 with protobuf 3.20.3 can't run FacePop's face detection "
         "(RuntimeError: CalculatorGraph::Run() failed in Run: Calculator::Process() for node "
@@ -226,9 +226,9 @@ def test_a_missing_mediapipe_is_reported_with_what_to_install(fresh_graphs, monk
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", without_mediapipe)
-    monkeypatch.setattr(mediapipe_runtime, "_version", {"protobuf": "3.20.0"}.get)
+    monkeypatch.setattr(mediapipe_runtime, "installed_version", {"protobuf": "3.20.0"}.get)
     with pytest.raises(DetectorUnavailableError) as raised:
-        mediapipe_runtime.check_mediapipe()
+        graph_check.check_mediapipe()
     assert str(raised.value) == ("MediaPipe is not installed. FacePop needs mediapipe 0.10.11 "
                                  "to 0.10.21 with protobuf 3.20 or 4: pip install --no-deps "
                                  "mediapipe==0.10.14")
@@ -244,7 +244,7 @@ def test_a_long_mediapipe_error_is_shortened_to_one_line(fresh_graphs, monkeypat
 
     monkeypatch.setattr(graph_runner, "GraphRunner", failing)
     with pytest.raises(DetectorUnavailableError) as raised:
-        mediapipe_runtime.check_mediapipe()
+        graph_check.check_mediapipe()
     message = str(raised.value)
     assert "\n" not in message and "failed. Calculator0: ; RET_CHECK failure Calculator1" in message
     assert "Calculator39" not in message and " ...): this looks like a broken" in message

@@ -1,26 +1,22 @@
-"""Every FacePop option in one typed model.
+"""Every FacePop option in one typed model (``FacePopSettings``).
 
 This module is the single source of truth for each option's default, range, label, help
 text and group. The WebUI panel is built from it in field order, the positional API args
-follow that same order, the JSON schema is generated from it, and infotext (PNG info) keys
-are derived from it. Add an option here and every surface picks it up.
-
-Only the standard library is used here, so the model works inside any host.
+follow that same order, the JSON schema (schema.py) is generated from it, and infotext
+(PNG info) keys (infotext.py) are derived from it. Add an option here and every surface
+picks it up. Each value is coerced and checked by validation.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from lib_facepop.errors import SettingsError
-
-INFOTEXT_PREFIX = "FacePop"
+from lib_facepop.settings.spec import OptionSpec, Value
+from lib_facepop.settings.validation import check_range, coerce, unknown_key_message
 
 GROUP_BASICS = "basics"
 GROUP_FACE_PASS = "face pass"
@@ -69,44 +65,10 @@ FACE_RESTORERS = tuple(FACE_RESTORATION_LABELS)
 ENHANCE_FILTERS = tuple(ENHANCE_FILTER_LABELS)
 SEED_MODES = tuple(SEED_MODE_LABELS)
 
-Value = bool | int | float | str
-
 SEPARATE_PROCESSING_SETTINGS = ("face_steps", "face_cfg_scale", "face_denoising_strength",
                                 "face_prompt", "face_negative_prompt")
 """The settings that act only with ``separate_face_processing`` on (else the face pass takes
 the main job's values)."""
-
-
-@dataclass(frozen=True)
-class OptionSpec:
-    """What one option is: everything a UI, a schema or a validator needs to know."""
-
-    name: str
-    kind: type
-    default: Value
-    label: str
-    help: str
-    group: str
-    minimum: float | None = None
-    maximum: float | None = None
-    step: float | None = None
-    choices: tuple[str, ...] | None = None
-    choice_labels: tuple[str, ...] | None = None
-    """What the panel shows for each of ``choices``, in the same order."""
-    multiline: bool = False
-    pattern: str | None = None
-    """A regular expression text must match as a whole, and what that means in words."""
-    pattern_meaning: str | None = None
-
-    @property
-    def infotext_key(self) -> str:
-        return f"{INFOTEXT_PREFIX} {self.name.replace('_', ' ')}"
-
-    def label_of(self, value: Value) -> str:
-        """The panel's label for a choice (the value itself where there are no labels)."""
-        if self.choices is None or self.choice_labels is None or value not in self.choices:
-            return str(value)
-        return self.choice_labels[self.choices.index(value)]
 
 
 def _option(
@@ -356,8 +318,8 @@ class FacePopSettings:
 
     def __post_init__(self) -> None:
         for spec in option_specs():
-            value = _coerce(spec, getattr(self, spec.name))
-            _check_range(spec, value)
+            value = coerce(spec, getattr(self, spec.name))
+            check_range(spec, value)
             object.__setattr__(self, spec.name, value)
 
     # --- conversions ------------------------------------------------------------------------
@@ -373,7 +335,7 @@ class FacePopSettings:
         specs = {spec.name: spec for spec in option_specs()}
         for key in values:
             if key not in specs:
-                raise SettingsError(str(key), _unknown_key_message(str(key), specs))
+                raise SettingsError(str(key), unknown_key_message(str(key), specs))
         return cls(**values)
 
     @classmethod
@@ -451,151 +413,3 @@ def option_spec(name: str) -> OptionSpec:
 def _field_type(f: dataclasses.Field) -> type:
     annotation = f.type if isinstance(f.type, str) else f.type.__name__
     return {"bool": bool, "int": int, "float": float, "str": str}[annotation]
-
-
-# --- validation ---------------------------------------------------------------------------
-
-def _unknown_key_message(key: str, specs: Mapping[str, OptionSpec]) -> str:
-    close = difflib.get_close_matches(key.lower().replace("-", "_"), list(specs), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else "."
-    return f"unknown setting{hint} Known settings: {', '.join(specs)}"
-
-
-def _coerce(spec: OptionSpec, value: Any) -> Value:
-    """The value as the option's type, strictly: no silent truncation, no str -> number."""
-    if spec.kind is bool:
-        if isinstance(value, bool):
-            return value
-        raise SettingsError(spec.name, f"expected true or false, got {value!r}")
-    if spec.kind is int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SettingsError(spec.name, f"expected a whole number, got {value!r}")
-        if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-            raise SettingsError(spec.name, f"expected a whole number, got {value!r}")
-        return int(value)
-    if spec.kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SettingsError(spec.name, f"expected a number, got {value!r}")
-        return float(value)
-    if not isinstance(value, str):
-        raise SettingsError(spec.name, f"expected text, got {value!r}")
-    return value
-
-
-def _check_range(spec: OptionSpec, value: Value) -> None:
-    """Numbers within the option's range, text among its choices (types already checked)."""
-    if spec.kind in (int, float):
-        if not math.isfinite(value):
-            raise SettingsError(spec.name, f"expected a finite number, got {value!r}")
-        if spec.minimum is not None and value < spec.minimum:
-            raise SettingsError(
-                spec.name, f"{value!r} is below the minimum {_fmt(spec.minimum)}")
-        if spec.maximum is not None and value > spec.maximum:
-            raise SettingsError(
-                spec.name, f"{value!r} is above the maximum {_fmt(spec.maximum)}")
-    elif spec.choices is not None and value not in spec.choices:
-        raise SettingsError(
-            spec.name, f"{value!r} is not one of {', '.join(map(repr, spec.choices))}")
-    elif spec.pattern is not None and not re.fullmatch(spec.pattern, str(value)):
-        raise SettingsError(spec.name, f"{value!r} is not {spec.pattern_meaning}")
-
-
-def _fmt(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else str(number)
-
-
-# --- JSON schema --------------------------------------------------------------------------
-
-def json_schema() -> dict[str, Any]:
-    """JSON Schema (draft 2020-12) of the named-settings object the API accepts."""
-    properties: dict[str, Any] = {}
-    for position, spec in enumerate(option_specs()):
-        prop: dict[str, Any] = {
-            "title": spec.label,
-            "description": spec.help,
-            "default": spec.default,
-            "x-group": spec.group,
-            "x-position": position,
-        }
-        if spec.kind is bool:
-            prop["type"] = "boolean"
-        elif spec.kind is int:
-            prop["type"] = "integer"
-        elif spec.kind is float:
-            prop["type"] = "number"
-        else:
-            prop["type"] = "string"
-        if spec.minimum is not None:
-            prop["minimum"] = spec.minimum
-        if spec.maximum is not None:
-            prop["maximum"] = spec.maximum
-        if spec.pattern is not None:
-            prop["pattern"] = f"^(?:{spec.pattern})$"
-        if spec.choices is not None:
-            prop["enum"] = list(spec.choices)
-            prop["x-choice-labels"] = dict(zip(spec.choices, spec.choice_labels or spec.choices,
-                                               strict=True))
-        properties[spec.name] = prop
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "FacePop settings",
-        "description": "Named settings for alwayson_scripts.FacePop.args[0]; missing "
-                       "settings take their defaults.",
-        "type": "object",
-        "properties": properties,
-        "additionalProperties": False,
-    }
-
-
-# --- infotext -----------------------------------------------------------------------------
-
-def infotext_fields(settings: FacePopSettings) -> dict[str, str]:
-    """The PNG-info entries for every non-default setting."""
-    entries: dict[str, str] = {}
-    for name, value in settings.non_defaults().items():
-        spec = option_spec(name)
-        entries[spec.infotext_key] = _format_infotext_value(value)
-    return entries
-
-
-def settings_from_infotext(params: Mapping[str, str]) -> FacePopSettings:
-    """Rebuild settings from parsed PNG-info entries; absent keys take their defaults.
-
-    Keys that belong to FacePop but can't be parsed raise SettingsError naming the field.
-    """
-    values: dict[str, Value] = {}
-    for spec in option_specs():
-        if spec.infotext_key in params:
-            values[spec.name] = parse_infotext_value(spec, params[spec.infotext_key])
-    return FacePopSettings(**values)
-
-
-def _format_infotext_value(value: Value) -> str:
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def parse_infotext_value(spec: OptionSpec, text: Any) -> Value:
-    raw = str(text).strip()
-    try:
-        if spec.kind is bool:
-            lowered = raw.lower()
-            if lowered in ("true", "1", "yes", "on"):
-                return True
-            if lowered in ("false", "0", "no", "off"):
-                return False
-            raise ValueError(raw)
-        if spec.kind is int:
-            return int(float(raw)) if float(raw).is_integer() else int(raw)
-        if spec.kind is float:
-            return float(raw)
-    except ValueError:
-        raise SettingsError(spec.name, f"can't read {raw!r} from the infotext") from None
-    return str(text)
-
-
-def known_infotext_keys() -> Iterable[str]:
-    return (spec.infotext_key for spec in option_specs())

@@ -1,4 +1,5 @@
-"""Faces processed by a running WebUI server through its HTTP API (/sdapi/v1/img2img)."""
+"""The face pass on a WebUI server: faces processed through its HTTP API
+(/sdapi/v1/img2img), as a FaceProcessor (docs/design.md section 3.4)."""
 
 from __future__ import annotations
 
