@@ -293,6 +293,15 @@ def test_the_webui_shows_the_panel_in_both_tabs_with_its_upscalers(webui) -> Non
 
 
 
+def _warnings_are_errors() -> None:
+    """Every warning an error, except what gradio's web stack says about itself (gradio 4
+    and fastapi 0.104: on_event; starlette: its multipart import)."""
+    warnings.simplefilter("error")
+    warnings.filterwarnings("ignore", message=r"\s*on_event is deprecated")
+    warnings.filterwarnings("ignore", category=PendingDeprecationWarning,
+                            module=r"(fastapi|starlette)")
+
+
 def test_the_panel_builds_in_the_webui_without_a_single_warning(webui) -> None:
     """A wrong gradio keyword must fail here: gradio 3.41 warns about an unused keyword,
     and Forge's gradio shim turns one into a warning and drops it (the panel would look
@@ -300,9 +309,7 @@ def test_the_panel_builds_in_the_webui_without_a_single_warning(webui) -> None:
     webui.install_extension(ROOT)
     webui.load_scripts()
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        warnings.filterwarnings("ignore", category=PendingDeprecationWarning,
-                                module="starlette.*")
+        _warnings_are_errors()
         webui.create_ui()
     runner = webui.module("modules.scripts").scripts_img2img
     assert runner.script("FacePop").unavailable is None
@@ -320,7 +327,7 @@ def test_a_wrong_gradio_keyword_fails_the_build(webui) -> None:
 
     webui.load_scripts([])
     with warnings.catch_warnings(), pytest.raises(Warning, match="step_size"):
-        warnings.simplefilter("error")
+        _warnings_are_errors()
         shim = (webui.module("modules.gradio_extensions").forge_shim() if webui.forge
                 else contextlib.nullcontext())
         with shim, gr.Blocks():

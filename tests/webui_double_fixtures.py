@@ -87,11 +87,11 @@ def pytest_generate_tests(metafunc) -> None:
         metafunc.parametrize("webui", list(flavours), indirect=True)
 
 
-def _of_double(module_name: str) -> bool:
+def _of_double(module_name: str, module: Any = None) -> bool:
     if module_name in ("modules", "launch") or module_name.startswith("modules."):
         return True
-    file = getattr(sys.modules.get(module_name), "__file__", None) or ""
-    return _key(file).startswith(_key(str(DOUBLE_ROOT)) + os.sep)
+    file = vars(module).get("__file__") if hasattr(module, "__dict__") else None
+    return isinstance(file, str) and _key(file).startswith(_key(str(DOUBLE_ROOT)) + os.sep)
 
 
 def _key(folder: str) -> str:
@@ -418,7 +418,8 @@ def webui(request, tmp_path, monkeypatch):
         raise ValueError(f"no {flavour!r} flavour of the double")
     path_list, path_entries = sys.path, list(sys.path)
     finders = list(sys.meta_path)
-    outside = {name: sys.modules.pop(name) for name in list(sys.modules) if _of_double(name)}
+    outside = {name: sys.modules.pop(name) for name, module in list(sys.modules.items())
+               if _of_double(name, module)}
 
     data_path = tmp_path / "webui"
     data_path.mkdir()
@@ -438,7 +439,8 @@ def webui(request, tmp_path, monkeypatch):
     try:
         yield double
     finally:
-        for name in [name for name in sys.modules if _of_double(name)]:
+        for name in [name for name, module in list(sys.modules.items())
+                     if _of_double(name, module)]:
             del sys.modules[name]
         double._close()
         sys.modules.update(outside)
