@@ -220,11 +220,20 @@ def test_flux_faces_get_the_jobs_distilled_cfg(webui, astronaut) -> None:
         denoising_strength=1.0, distilled_cfg_scale=7.0, do_not_save_samples=True,
         do_not_save_grid=True)
     p.scripts = runner
-    p.script_args = webui.ui_args(runner, {"FacePop": _positional(FACE_PASS)})
+    jobs_values = dict(FACE_PASS, separate_face_processing=False)
+    p.script_args = webui.ui_args(runner, {"FacePop": _positional(jobs_values)})
     processed = webui.processing.process_images(p)
     (main,), (face_pass,) = passes(webui)
     assert main["distilled_cfg_scale"] == face_pass["distilled_cfg_scale"] == 7.0
     assert "Distilled CFG Scale: 7.0" in processed.infotexts[0]
+
+    # With separate face processing, the face pass's own, as with the face CFG scale
+    webui.processing.reset_process_images_log()
+    own = dict(FACE_PASS, face_distilled_cfg_scale=2.5)
+    p.script_args = webui.ui_args(runner, {"FacePop": _positional(own)})
+    webui.processing.process_images(p)
+    (main,), (face_pass,) = passes(webui)
+    assert (main["distilled_cfg_scale"], face_pass["distilled_cfg_scale"]) == (7.0, 2.5)
 
 
 @forge_only

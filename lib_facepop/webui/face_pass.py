@@ -205,10 +205,13 @@ class WebUIFacePass:
             "height": height,
             "denoising_strength": self._denoising(params),
         }
-        # Forge: Flux's "Distilled CFG Scale" (docs/design.md section 4a); A1111 jobs have
-        # no such field (and would refuse it).
+        # Forge: Flux's "Distilled CFG Scale" (docs/design.md section 4a), the face pass's
+        # own with separate face processing, else the job's; A1111 jobs have no such field
+        # (and would refuse it).
         if hasattr(p, "distilled_cfg_scale"):
-            fields["distilled_cfg_scale"] = p.distilled_cfg_scale
+            fields["distilled_cfg_scale"] = (
+                params.distilled_cfg_scale if params.distilled_cfg_scale is not None
+                else p.distilled_cfg_scale)
         nested = self.processing.StableDiffusionProcessingImg2Img(
             sd_model=p.sd_model,
             outpath_samples=p.outpath_samples,
