@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import secrets
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,9 @@ def read_image(path: str | os.PathLike[str], max_pixels: int | None = None,
         raise ImageError(f"{path}: no such file")
     if file.is_dir():
         raise ImageError(f"{path}: is a folder, not an image")
+    kind = _special_file_kind(file)
+    if kind is not None:  # reading a FIFO or a device would block or never end
+        raise ImageError(f"{path}: is {kind}, not a regular file; give an image file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -95,6 +99,18 @@ def read_image(path: str | os.PathLike[str], max_pixels: int | None = None,
         raise ImageError(f"{path}: not an image file FacePop can read") from None
     except OSError as exc:
         raise ImageError(f"{path}: can't read the image ({exc})") from None
+
+
+def _special_file_kind(file: Path) -> str | None:
+    """What ``file`` is when it is not a regular file (a FIFO, a device, a socket)."""
+    mode = file.stat().st_mode
+    if stat.S_ISREG(mode):
+        return None
+    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "a special file"
 
 
 def _check_pixels(path: Any, size: tuple[int, int], max_pixels: int | None,

@@ -41,7 +41,7 @@ pixel (``restored_by``).
 answer that is not JSON, images of the wrong size or number, a 4xx with a message, or
 dying after n answers (the connection dropped, nothing listening any more); the extras
 route separately: HTTP 500 for the first n requests, images of the wrong size, a restorer
-that finds no face (and returns the image as it was).
+that finds no face (and returns the image as it was), or no extras routes at all.
 """
 
 from __future__ import annotations
@@ -93,6 +93,8 @@ Img2ImgRequest = create_model(
 SAMPLERS = [{"name": "Euler a", "aliases": ["k_euler_a", "k_euler_ancestral"], "options": {}},
             {"name": "DPM++ 2M", "aliases": ["k_dpmpp_2m"], "options": {}}]
 LATENT_GRID = 8
+_EXTRAS_ROUTES = ("/sdapi/v1/face-restorers", "/sdapi/v1/upscalers",
+                  "/sdapi/v1/extra-single-image")
 
 
 class ExtrasSingleImageRequest(BaseModel):
@@ -147,6 +149,8 @@ class Behaviour:
 
     delay: float = 0.0
     """Seconds to wait before answering img2img."""
+    hold: threading.Event | None = None
+    """img2img answers wait until this is set (at most two minutes): a test's gate."""
     fail_first: int = 0
     """Answer HTTP 500 to this many img2img requests first."""
     status: int | None = None
@@ -173,6 +177,10 @@ class Behaviour:
     restorer_finds_no_face: bool = False
     """The restorers find no face and return the image as it was (as the WebUI's do when
     their face detector finds none, or their model can't load)."""
+    extras_api: bool = True
+    """False: no extras routes (face-restorers, upscalers, extra-single-image answer 404
+    as routes FastAPI does not know), as a WebUI before them, a fork without them, or a
+    proxy that forwards only img2img."""
 
 
 @dataclass
@@ -221,7 +229,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized():
             return
         behaviour = self.server.behaviour
-        if self.path == "/sdapi/v1/samplers":
+        if self.path in _EXTRAS_ROUTES and not behaviour.extras_api:
+            self._reply(404, {"detail": "Not Found"})
+        elif self.path == "/sdapi/v1/samplers":
             self._reply(200, SAMPLERS)
         elif self.path == "/sdapi/v1/face-restorers":
             self._reply(200, [{"name": name, "cmd_dir": None} for name in behaviour.restorers])
@@ -237,7 +247,8 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length)
         if not self._authorized():
             return
-        if self.path not in ("/sdapi/v1/img2img", "/sdapi/v1/extra-single-image"):
+        if (self.path not in ("/sdapi/v1/img2img", "/sdapi/v1/extra-single-image")
+                or (self.path in _EXTRAS_ROUTES and not self.server.behaviour.extras_api)):
             self._reply(404, {"detail": "Not Found"})
             return
         try:
@@ -440,6 +451,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(2)
             return True
+        if behaviour.hold is not None:
+            behaviour.hold.wait(timeout=120)
         if behaviour.delay:
             time.sleep(behaviour.delay)
         if failing:

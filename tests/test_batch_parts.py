@@ -4,6 +4,7 @@ work queue of several servers, and what progress says."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import threading
 from pathlib import Path, PurePath
@@ -18,6 +19,7 @@ from lib_facepop.batch.inputs import (
 )
 from lib_facepop.batch.outputs import OutputFolder, OutputFolderError
 from lib_facepop.batch.progress import Progress
+from lib_facepop.batch.shared_folder import RunInfo, SharedFolder
 from lib_facepop.batch.work_queue import WorkQueue
 
 
@@ -134,6 +136,51 @@ def test_results_that_exist_are_done_unless_overwriting(tmp_path) -> None:
     assert folder.is_done(image) and not OutputFolder(tmp_path, overwrite=True).is_done(image)
 
 
+# --- runs sharing the output folder ----------------------------------------------------------
+
+def test_an_image_one_run_holds_is_left_to_it_until_it_lets_go(tmp_path) -> None:
+    with SharedFolder(tmp_path) as first, SharedFolder(tmp_path) as second:
+        assert first.open().others == ()
+        assert second.open().others == (first.me,)  # the first run is live
+        assert first.claim(PurePath("sub/a")) is None
+        assert second.claim(PurePath("sub/a")) == first.me
+        assert second.claim(PurePath("b")) is None and first.claim(PurePath("b")) == second.me
+        first.release(PurePath("sub/a"))
+        assert second.claim(PurePath("sub/a")) is None
+    assert list(tmp_path.iterdir()) == []  # both gone: nothing of them is left
+
+
+def test_a_claim_whose_holder_let_go_without_cleaning_up_is_taken_over(tmp_path) -> None:
+    """What kill -9 leaves: the claim and run files, no lock on them."""
+    gone = SharedFolder(tmp_path)
+    gone.open()
+    assert gone.claim(PurePath("a")) is None
+    for _, fd in gone._held.values():
+        os.close(fd)  # the process died: its locks went with it, its files stayed
+    os.close(gone._run_fd)
+    with SharedFolder(tmp_path) as next_run:
+        assert next_run.open().others == ()
+        assert next_run.claim(PurePath("a")) is None
+        assert [p.name for p in (tmp_path / ".facepop-runs").glob("*.run")] == [
+            next_run._run_file.name]
+
+
+def test_a_claim_whose_holder_died_during_this_run_is_taken_over(tmp_path) -> None:
+    with SharedFolder(tmp_path) as this_run:
+        other = SharedFolder(tmp_path)
+        other.me = RunInfo("elsewhere", 4242)  # another machine's run
+        other.open()
+        this_run.open()
+        assert other.claim(PurePath("a")) is None
+        assert this_run.claim(PurePath("a")) == other.me
+        for _, fd in other._held.values():
+            os.close(fd)  # the other run is killed: its claim stays, unlocked
+        assert this_run.claim(PurePath("a")) is None
+        claim = tmp_path / ".facepop-runs" / "claims" / "a.png.claim"
+        assert json.loads(claim.read_text())["pid"] == os.getpid()
+        os.close(other._run_fd)
+
+
 # --- work queue -----------------------------------------------------------------------------
 
 def test_an_item_a_server_failed_goes_to_another_then_fails_for_good() -> None:
@@ -148,6 +195,16 @@ def test_an_item_a_server_failed_goes_to_another_then_fails_for_good() -> None:
     assert queue.give_back("img", "b", "timeout") is False
     assert failed == [("img", "failed on 2 servers; last: timeout")]
     assert queue.take("c") is None
+
+
+def test_a_server_that_failed_an_item_and_asks_for_more_gets_another_item() -> None:
+    queue: WorkQueue[str] = WorkQueue(["a", "b"], lambda i, r: None, capacity=10)
+    queue.put("1")
+    queue.put("2")
+    assert queue.take("a") == "1"
+    assert queue.give_back("1", "a", "HTTP 500") is True  # back at the front of the queue
+    assert queue.take("a") == "2"  # not "1" again: a failed it
+    assert queue.take("b") == "1"
 
 
 def test_a_dropped_server_leaves_its_items_to_the_others_and_the_last_fails_them() -> None:

@@ -299,6 +299,24 @@ def test_an_interrupted_run_leaves_whole_files_and_resumes(facepop, renders,
     assert sorted(p.name for p in out.glob("*.png")) == [f"r{i}.png" for i in range(1, 6)]
 
 
+@pytest.mark.parametrize("blocked", ["faces", "debug"])
+def test_an_image_whose_face_or_debug_files_fail_is_redone_by_the_next_run(
+        facepop, renders, tmp_path, blocked) -> None:
+    """The result is written last: an image is done only when all its files are."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / blocked).write_text("a file where FacePop makes a folder")
+    flags = ("--save-faces", "--debug", "--no-aggressive-detection", "--mask", "ellipse")
+    first = facepop("run", renders / "r1.png", "--out", out, *flags)
+    assert first.code == 1 and not (out / "r1.png").exists()
+    assert f"facepop: {renders / 'r1.png'}: failed: " in first.err
+    (out / blocked).unlink()
+    again = facepop("run", renders / "r1.png", "--out", out, *flags)
+    assert again.code == 0 and "1 done (1 faces processed), 0 skipped" in again.err
+    assert (out / "r1.png").exists() and (out / "faces" / "r1-00.png").exists()
+    assert len(list((out / "debug").iterdir())) == 1
+
+
 def test_results_that_exist_are_skipped_unless_overwriting(facepop, renders,
                                                            tmp_path) -> None:
     out = tmp_path / "out"

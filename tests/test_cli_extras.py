@@ -85,6 +85,22 @@ def test_restoration_sends_the_upright_processed_face_with_weight_and_visibility
     assert "not available" not in run.err
 
 
+def test_a_face_taller_than_wide_is_restored_on_the_server_at_its_size(facepop, photos,
+                                                                        tmp_path) -> None:
+    out = tmp_path / "out"
+    with running_fake_webui() as server:
+        run = facepop("run", photos / "a1.png", "--out", out, "--server", server.url,
+                      "--face-restoration", "gfpgan", "--face-width", "192",
+                      "--face-height", "256", "--mask", "ellipse", "--debug", *FAST)
+    assert run.code == 0, run.err
+    ((body,), (face_pass,)) = server.extras_requests, server.requests
+    assert (face_pass["width"], face_pass["height"]) == (192, 256)
+    assert _decode(body["image"]).shape == (256, 192, 3)
+    restored = _debug_picture(out, "a1", "face-00-6-restored.png")
+    assert restored.shape == (256, 192, 3)
+    assert _runs(out)["a1"]["face_pass"][0]["restored"] is True
+
+
 def test_a_server_without_the_restorer_says_so_once_and_the_run_goes_on(facepop, photos,
                                                                         tmp_path) -> None:
     out = tmp_path / "out"

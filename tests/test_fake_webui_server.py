@@ -221,3 +221,27 @@ def test_a_restorer_that_finds_no_face_returns_the_image_as_it_was() -> None:
         _, reply = post_json(f"{server.url}/sdapi/v1/extra-single-image",
                              {"image": _encode(image), "codeformer_visibility": 1})
     assert np.array_equal(_decode(reply["image"]), image)
+
+
+def test_without_the_extras_api_its_routes_are_not_found_and_img2img_still_works() -> None:
+    """A WebUI before the extras API, a fork without it, or a proxy that forwards only
+    img2img: the routes answer as any route FastAPI does not know."""
+    image = np.zeros((64, 64, 3), np.uint8)
+    with running_fake_webui(extras_api=False) as server:
+        listed = [_status(f"{server.url}/sdapi/v1/{route}")
+                  for route in ("face-restorers", "upscalers")]
+        extras = post_json(f"{server.url}/sdapi/v1/extra-single-image",
+                           {"image": _encode(image), "gfpgan_visibility": 1})
+        img2img = post_json(f"{server.url}/sdapi/v1/img2img", _body(image))
+        samplers = _get_json(f"{server.url}/sdapi/v1/samplers")
+    assert listed == [(404, {"detail": "Not Found"})] * 2
+    assert extras == (404, {"detail": "Not Found"}) and server.extras_requests == []
+    assert img2img[0] == 200 and samplers
+
+
+def _status(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())

@@ -88,6 +88,20 @@ def test_a_restored_face_of_another_size_is_brought_to_the_face_size(astronaut) 
     assert face.restored.shape == (720, 720, 3)
 
 
+@pytest.mark.parametrize("returned", [None, 512])
+def test_a_face_taller_than_wide_is_restored_at_its_own_size(astronaut, returned) -> None:
+    restorer = RecordingRestorer(size=returned)  # None: the size it was given
+    settings = SETTINGS.replace(face_width=512, face_height=768, restore_visibility=0.5)
+    (face,) = _pipeline(FaceTools(restorers={"codeformer": restorer})).run(
+        astronaut, settings).faces
+    ((given, _),) = restorer.calls
+    assert given.shape == face.pass_output.shape == (768, 512, 3)
+    assert face.restored.shape == (768, 512, 3)
+    if returned is None:
+        assert np.array_equal(face.restored, mix(face.pass_output, 255 - face.pass_output,
+                                                 0.5))
+
+
 def test_a_failing_restorer_is_said_once_and_costs_nothing(astronaut, caplog) -> None:
     image = np.ascontiguousarray(np.hstack([astronaut, astronaut]))
     settings = SETTINGS.replace(face_restoration="gfpgan")

@@ -106,6 +106,24 @@ def test_faces_larger_than_the_face_size_are_not_enlarged(astronaut) -> None:
     assert upscaler.calls == [] and aligned.upscaler is None
 
 
+def test_a_crop_that_grows_on_one_axis_and_shrinks_on_the_other_is_enlarged(astronaut
+                                                                             ) -> None:
+    """keep_aspect_ratio off: the crop keeps the face's own proportions, the face size is
+    wide and flat, so the crop is enlarged across and reduced down; the upscaler still
+    brings out the detail the wider axis needs."""
+    (face,) = SinglePassDetector().detect(astronaut, DetectionOptions.from_settings(
+        FacePopSettings()))
+    settings = FacePopSettings(keep_aspect_ratio=False, face_width=1024, face_height=96)
+    crop = crop_for(face, settings)
+    assert crop.size[0] < 1024 and crop.size[1] > 96
+    assert abs(crop.size[0] / crop.size[1] - 1024 / 96) > 5  # not grown to the aspect
+    upscaler = RecordingUpscaler()
+    aligned = align_face(astronaut, face, settings, upscaler, Notices())
+    ((shape, size),) = upscaler.calls
+    assert size == (1024, 96) and shape == (round(crop.size[1]), round(crop.size[0]), 3)
+    assert aligned.image.shape == (96, 1024, 3) and aligned.upscaler == "Recorder"
+
+
 def test_upscaler_names_resolve_to_built_ins_or_the_hosts(caplog) -> None:
     host = RecordingUpscaler("R-ESRGAN 4x+")
     tools = FaceTools(upscalers={"R-ESRGAN 4x+": host})

@@ -127,6 +127,27 @@ def test_out_of_memory_halves_the_batch_and_keeps_the_size_that_worked(
     assert webui.reports == []
 
 
+@pytest.mark.parametrize(("faces", "fit", "expected"), [
+    (3, 2, [(3, True), (2, False), (1, False)]),
+    (5, 3, [(5, True), (3, False), (2, False)]),
+])
+def test_out_of_memory_halves_an_odd_batch_rounding_up(webui, astronaut, tmp_path, faces,
+                                                       fit, expected) -> None:
+    """Halving 3 faces gives passes of 2 and 1 (rounding down would make 1, 1, 1); 5 give
+    3 and 2 (down: 2, 2, 1)."""
+    tile = np.asarray(Image.fromarray(astronaut).resize((TILE, TILE), Image.LANCZOS))
+    row = Image.fromarray(np.hstack([tile] * faces))
+    (image,) = _run(webui, row, tmp_path, memory=fit * FACE + FACE // 2,
+                    settings={"max_faces": faces})
+    main, nested = passes(webui)
+    assert [(e["batch_size"], e["error"] is not None) for e in nested] == expected
+    centres = [(112 + i * TILE, 62) for i in range(faces)]
+    seed = main[0]["seeds"][0]
+    assert {pixel(image, c) for c in centres} == {_colour(webui, seed + i, "photo")
+                                                  for i in range(faces)}
+    _assert_progress_consistent(tmp_path, expected_total=1 + len(expected) - 1)
+
+
 def test_out_of_memory_goes_down_to_one_face_per_pass(webui, four_faces, tmp_path,
                                                       caplog) -> None:
     with caplog.at_level(logging.INFO):

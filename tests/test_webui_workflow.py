@@ -92,8 +92,10 @@ def test_nothing_of_one_job_survives_into_the_next(webui, astronaut, coffee) -> 
     processing = webui.processing
     p = processing.StableDiffusionProcessingImg2Img(
         init_images=[_scene(astronaut, coffee, {0})], width=3 * TILE, height=TILE,
-        prompt="photo", denoising_strength=1.0, inpainting_fill=1, inpaint_full_res=False,
-        mask_blur=4, do_not_save_samples=True, do_not_save_grid=True)
+        prompt="photo", denoising_strength=1.0, mask_blur=4, do_not_save_samples=True,
+        do_not_save_grid=True,
+        # Not what FacePop sets for its own mask (1, False, 0), so that one left behind shows.
+        inpainting_fill=2, inpaint_full_res=True, inpainting_mask_invert=1)
     p.scripts = runner
     p.script_args = facepop_args(webui, **FACE_PASS)
 

@@ -25,6 +25,8 @@ from lib_facepop.api_client.server import (
     FACE_RESTORERS_ROUTE,
     LATENT_GRID,
     UPSCALERS_ROUTE,
+    ServerError,
+    ServerRefusedError,
     WebUIServer,
     encode_png,
 )
@@ -37,6 +39,16 @@ _VISIBILITY_FIELDS = {"codeformer": "codeformer_visibility", "gfpgan": "gfpgan_v
 _NO_UPSCALER = "None"
 
 
+class NoExtrasApiError(ServerError):
+    """A server answers a route of the extras API with HTTP 404: it has no extras API (a
+    WebUI before it, a fork without it, or a proxy that forwards only img2img)."""
+
+    def __init__(self, url: str, route: str) -> None:
+        super().__init__(url, f"it has no {route} (HTTP 404: no extras API; an older WebUI, "
+                              f"a fork, or a proxy that forwards only img2img)")
+        self.route = route
+
+
 @dataclass(frozen=True)
 class ServerOffer:
     """The face restorers and upscalers one server has, by the names it shows."""
@@ -46,9 +58,10 @@ class ServerOffer:
 
     @classmethod
     def ask(cls, server: WebUIServer) -> ServerOffer:
-        """What ``server`` has; ServerError when it does not answer (or answers wrongly)."""
-        return cls(tuple(server.names(FACE_RESTORERS_ROUTE)),
-                   tuple(server.names(UPSCALERS_ROUTE)))
+        """What ``server`` has; NoExtrasApiError when it has no extras API, ServerError
+        when it does not answer (or answers wrongly)."""
+        return cls(tuple(_listed(server, FACE_RESTORERS_ROUTE)),
+                   tuple(_listed(server, UPSCALERS_ROUTE)))
 
     def restorer(self, value: str) -> str | None:
         """The server's name of the restorer a ``face_restoration`` value asks for."""
@@ -64,6 +77,15 @@ class ServerOffer:
     def model_upscalers(self) -> tuple[str, ...]:
         """The server's upscalers less those FacePop has itself (Lanczos, None)."""
         return tuple(name for name in self.upscalers if not is_builtin_upscaler(name))
+
+
+def _listed(server: WebUIServer, route: str) -> list[str]:
+    try:
+        return server.names(route)
+    except ServerRefusedError as exc:
+        if exc.status == 404:  # the probe before it was answered: the API is there
+            raise NoExtrasApiError(server.url, route) from None
+        raise
 
 
 def server_tools(server: WebUIServer, offer: ServerOffer) -> FaceTools:

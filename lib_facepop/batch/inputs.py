@@ -4,11 +4,15 @@ Inputs are files, folders (their images; with ``recursive`` also those of subfol
 glob patterns (``*``, ``?``, ``[...]``, ``**``; quoted, so the shell leaves them alone).
 A file given by name is written as ``<stem>.png``; an image found in a folder or by a
 pattern keeps its path below that folder (below the pattern's fixed part), so images of
-different subfolders never collide.
+different subfolders never collide. Where two inputs from different folders would still
+get the same name (``x/s.png y/s.png``, or two folders both holding ``s.png``), each of them
+is written under its path below their common folder (``x/s.png``, ``y/s.png``), as
+``--recursive`` names images in subfolders; the other inputs keep their names.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 from collections.abc import Iterable, Sequence
@@ -28,6 +32,8 @@ class InputImage:
     """How messages name it: the path as given, or as found in a folder."""
     output: PurePath
     """Its result's path below the output folder, without suffix."""
+    root: Path | None = None
+    """The folder ``output`` is relative to (None: not known)."""
 
 
 @dataclass
@@ -36,6 +42,8 @@ class Inputs:
     missing: list[tuple[str, str]] = field(default_factory=list)
     """(input as given, why) for each input that names no image (empty pattern or
     folder); a missing file is reported when it is read."""
+    excluded: list[str] = field(default_factory=list)
+    """Inputs as given (folders, patterns) whose images all lie in the excluded folder."""
 
 
 class InputClashError(ValueError):
@@ -63,36 +71,83 @@ def expand_inputs(specs: Sequence[str], *, recursive: bool = False,
         path = Path(spec)
         if path.is_dir():
             files = _images_in(path, recursive, excluded)
-            if not files:
+            if not files and excluded is not None and _images_in(path, recursive, None):
+                found.excluded.append(spec)
+            elif not files:
                 hint = ("" if recursive or not _has_subfolders(path) else
                         " (--recursive looks in its subfolders too)")
                 found.missing.append((spec, f"no images in this folder{hint}"))
             for file in files:
-                add(InputImage(file, str(file), _relative(file, path)))
+                add(_found(file, path))
         elif path.exists() or not any(magic in spec for magic in _GLOB_MAGIC):
             # A file by name; a missing one is reported when it is read.
-            add(InputImage(path, spec, PurePath(path.stem)))
+            add(InputImage(path, spec, PurePath(path.stem), path.parent))
         else:
             matches = _glob(spec, recursive, excluded)
-            if not matches:
+            if not matches and excluded is not None and _glob(spec, recursive, None):
+                found.excluded.append(spec)
+            elif not matches:
                 found.missing.append((spec, "no image matches this pattern"))
             base = _fixed_part(spec)
             for file in matches:
-                add(InputImage(file, str(file), _relative(file, base)))
+                add(_found(file, base))
+    found.images = keep_apart(found.images)
     return found
 
 
+def keep_apart(images: Sequence[InputImage]) -> list[InputImage]:
+    """The images, those that would share an output name with another from a different
+    folder renamed to their path below the common folder of those folders."""
+    groups: dict[str, list[InputImage]] = {}
+    for image in images:
+        groups.setdefault(_key(image), []).append(image)
+    renamed: dict[int, InputImage] = {}
+    for group in groups.values():
+        roots = {_absolute(image.root) for image in group if image.root is not None}
+        if len(group) < 2 or len(roots) < 2 or any(image.root is None for image in group):
+            continue
+        try:
+            common = os.path.commonpath(list(roots))
+        except ValueError:  # e.g. folders on two drives
+            continue
+        for image in group:
+            below = PurePath(os.path.relpath(_absolute(image.root), common))
+            renamed[id(image)] = dataclasses.replace(image, output=below / image.output,
+                                                     root=Path(common))
+    return [renamed.get(id(image), image) for image in images]
+
+
 def refuse_clashes(images: Iterable[InputImage]) -> None:
-    """InputClashError naming the first two inputs that would get the same output name
-    (compared without case: some file systems don't tell a.png from A.png)."""
+    """InputClashError naming the first two inputs that would still get the same output
+    name (compared without case: some file systems don't tell a.png from A.png)."""
     owners: dict[str, InputImage] = {}
     for image in images:
-        key = image.output.as_posix().casefold()
+        key = _key(image)
         if key in owners:
+            other = owners[key]
+            case = (" (their names differ only in case, which some file systems don't tell "
+                    "apart)" if other.output != image.output else "")
             raise InputClashError(
-                f"{owners[key].shown} and {image.shown} would both be written as "
-                f"{image.output.as_posix()}.png; give them separately")
+                f"{other.shown} and {image.shown} would both be written as "
+                f"{image.output.as_posix()}.png{case}; rename one of them")
         owners[key] = image
+
+
+def _key(image: InputImage) -> str:
+    return image.output.as_posix().casefold()
+
+
+def _found(file: Path, root: Path) -> InputImage:
+    """An image found below ``root`` (a folder given, a pattern's fixed part)."""
+    try:
+        return InputImage(file, str(file), PurePath(file.relative_to(root).with_suffix("")),
+                          root)
+    except ValueError:
+        return InputImage(file, str(file), PurePath(file.stem), file.parent)
+
+
+def _absolute(path: Path) -> str:
+    return os.path.abspath(path)
 
 
 def _images_in(folder: Path, recursive: bool, excluded: Path | None) -> list[Path]:
@@ -129,14 +184,6 @@ def _until_magic(parts: Sequence[str]) -> Iterable[str]:
         if any(magic in part for magic in _GLOB_MAGIC):
             return
         yield part
-
-
-def _relative(file: Path, root: Path) -> PurePath:
-    """The output name of ``file`` found below ``root``: its path there, no suffix."""
-    try:
-        return PurePath(file.relative_to(root).with_suffix(""))
-    except ValueError:
-        return PurePath(file.stem)
 
 
 def _is_image_file(path: Path, root: Path) -> bool:

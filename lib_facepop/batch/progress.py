@@ -29,6 +29,8 @@ class Tally:
     failures: list[tuple[str, str]] = field(default_factory=list)
     notes: dict[str, list[str]] = field(default_factory=dict)
     """Note text -> the images it concerns."""
+    left_to: dict[str, int] = field(default_factory=dict)
+    """Another run writing into the same folder -> the skipped images it was doing."""
 
     @property
     def finished(self) -> int:
@@ -60,9 +62,13 @@ class Progress:
             where = f" on {server}" if server else ""
             self._advance(f"{name}{where}")
 
-    def skipped(self, name: str) -> None:
+    def skipped(self, name: str, left_to: str | None = None) -> None:
+        """``name`` is skipped: its result exists, or (``left_to``) another run is doing
+        it."""
         with self._lock:
             self.tally.skipped += 1
+            if left_to is not None:
+                self.tally.left_to[left_to] = self.tally.left_to.get(left_to, 0) + 1
             self._advance(f"{name} skipped")
 
     def failed(self, name: str, reason: str) -> None:
@@ -145,9 +151,14 @@ def summary_lines(tally: Tally, seconds: float, interrupted: bool = False) -> li
     lines = [f"{PREFIX} {head} {tally.finished} of {tally.total} images in "
              f"{_duration(seconds)}: {tally.done} done ({tally.faces} faces processed), "
              f"{tally.skipped} skipped, {len(tally.failures)} failed"]
-    if tally.skipped:
-        lines.append(f"{PREFIX}   skipped: {tally.skipped} whose result exists "
+    left = sum(tally.left_to.values())
+    if tally.skipped - left:
+        lines.append(f"{PREFIX}   skipped: {tally.skipped - left} whose result exists "
                      f"(--overwrite makes them again)")
+    if left:
+        runs = ", ".join(f"{n} by {run}" for run, n in tally.left_to.items())
+        lines.append(f"{PREFIX}   skipped: {left} being done by another run writing into "
+                     f"the same folder ({runs})")
     for name, reason in tally.failures[:FAILURES_LISTED]:
         lines.append(f"{PREFIX}   failed: {name}: {reason}")
     if len(tally.failures) > FAILURES_LISTED:

@@ -35,6 +35,7 @@ from lib_facepop.batch.outputs import OutputFolder
 from lib_facepop.batch.progress import Progress, ProgressLog, Tally, failure_reason
 from lib_facepop.batch.server_tools import tool_set, upscales_on_servers
 from lib_facepop.batch.servers import ServerWorkers
+from lib_facepop.batch.shared_folder import SharedFolder
 from lib_facepop.debug import DebugFolder
 from lib_facepop.detect import FaceDetector
 from lib_facepop.face_pass import MAX_SEED, MainJob
@@ -90,9 +91,12 @@ class BatchRunner:
     def __init__(self, options: BatchOptions, detector: FaceDetector, mask_source: MaskSource,
                  progress: Progress, *, servers: Sequence[WebUIServer] = (),
                  local: FaceProcessor | None = None, reader: Reader | None = None,
-                 offers: Mapping[str, ServerOffer] | None = None) -> None:
+                 offers: Mapping[str, ServerOffer] | None = None,
+                 shared: SharedFolder | None = None) -> None:
         """``offers``: what each server (by URL) has of the restorers and upscalers the
-        settings ask for; a server without one lends the pipeline no tools."""
+        settings ask for; a server without one lends the pipeline no tools. ``shared``:
+        the output folder as other runs may share it; each image is claimed before any
+        work on it, and one another run holds is left to it."""
         self.options = options
         self.settings = options.settings
         self.detector = detector
@@ -102,6 +106,7 @@ class BatchRunner:
         self.local = local or IdentityProcessor()
         self.reader = reader or self._read
         self.offers = dict(offers or {})
+        self.shared = shared
         self.notices = Notices(ProgressLog(log, progress))  # this thread's: once per run
         self.cut_on_servers = bool(self.servers) and upscales_on_servers(self.settings)
         self.written: list[Path] = []
@@ -131,26 +136,50 @@ class BatchRunner:
         if self.options.out.is_done(image):
             self.progress.skipped(name)
             return
+        if self.shared is not None:
+            owner = self.shared.claim(image.output)
+            if owner is not None:
+                self.progress.skipped(name, left_to=owner.describe())
+                return
+        handed = False
+        try:
+            if self.options.out.is_done(image):  # another run finished it meanwhile
+                self.progress.skipped(name)
+                return
+            handed = self._start(image, workers)
+        finally:
+            if not handed:
+                self._release(image)
+
+    def _release(self, image: InputImage) -> None:
+        if self.shared is not None:
+            self.shared.release(image.output)
+
+    def _start(self, image: InputImage, workers: ServerWorkers[_Job] | None) -> bool:
+        """Work on the image here, or hand it to the servers (True: they say when it has
+        ended)."""
+        name = image.shown
         if workers is not None and not workers.has_servers:
             self.progress.failed(name, workers.no_server_reason())
-            return
+            return False
         try:
             job = self._prepare(image)
         except Exception as exc:  # the image's own failure; the batch goes on
             log.debug("FacePop: %s failed", name, exc_info=True)
             self.progress.failed(name, failure_reason(exc, name))
-            return
+            return False
         needs_server = bool(job.faces) or self.options.main_pass
         if workers is not None and needs_server:
             workers.put(job)
-            return
+            return True
         try:
             faces = self._finish(job, self._pipeline(self.local), None)
         except Exception as exc:
             log.debug("FacePop: %s failed", name, exc_info=True)
             self.progress.failed(name, failure_reason(exc, name))
-            return
+            return False
         self.progress.done(name, faces)
+        return False
 
     def _read(self, image: InputImage) -> LoadedImage:
         return read_image(image.path, self.options.max_pixels, limit_hint="--max-megapixels")
@@ -199,9 +228,9 @@ class BatchRunner:
             return self._finish(job, pipelines[server.url], server,
                                 tool_sets[server.url].record)
 
-        workers: ServerWorkers[_Job] = ServerWorkers(self.servers, work,
-                                                     lambda job: job.source.shown,
-                                                     self.progress)
+        workers: ServerWorkers[_Job] = ServerWorkers(
+            self.servers, work, lambda job: job.source.shown, self.progress,
+            ended=lambda job: self._release(job.source))
         workers.start()
         return workers
 

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lib_facepop.api_client import WebUIServer
-from lib_facepop.api_client.extras import ExtrasUpscaler, ServerOffer, server_tools
+from lib_facepop.api_client.extras import (
+    ExtrasUpscaler,
+    NoExtrasApiError,
+    ServerOffer,
+    server_tools,
+)
+from lib_facepop.batch.servers import ServerLacksError
 from lib_facepop.notices import Notices
 from lib_facepop.restore import resolve_restorer
 from lib_facepop.settings import FacePopSettings
@@ -38,11 +44,31 @@ def upscales_on_servers(settings: FacePopSettings) -> bool:
     return not is_builtin_upscaler(settings.upscaler)
 
 
-def asker(offers: MutableMapping[str, ServerOffer]) -> Callable[[WebUIServer], None]:
-    """A probe step that asks a server what it has and keeps it in ``offers`` by URL."""
+def asker(offers: MutableMapping[str, ServerOffer], settings: FacePopSettings
+          ) -> Callable[[WebUIServer], None]:
+    """A probe step that asks a server what it has and keeps it in ``offers`` by URL; a
+    server without the extras API lacks what the settings ask (ServerLacksError)."""
     def ask(server: WebUIServer) -> None:
-        offers[server.url] = ServerOffer.ask(server)
+        try:
+            offers[server.url] = ServerOffer.ask(server)
+        except NoExtrasApiError as exc:
+            asked = _asked(settings)
+            need = "needs" if len(asked) == 1 else "need"
+            raise ServerLacksError(
+                f"{exc}, which {' and '.join(asked.values())} {need}",
+                f"give a --server with the extras API, or run without "
+                f"{' and '.join(asked)}") from None
     return ask
+
+
+def _asked(settings: FacePopSettings) -> dict[str, str]:
+    """What of the extras API the settings ask for: flag -> in words."""
+    asked = {}
+    if settings.face_restoration != "none":
+        asked["--face-restoration"] = "face restoration"
+    if not is_builtin_upscaler(settings.upscaler):
+        asked["--upscaler"] = f"the upscaler {settings.upscaler.strip()!r}"
+    return asked
 
 
 def check_upscaler(settings: FacePopSettings, offers: Mapping[str, ServerOffer]) -> None:

@@ -2,7 +2,9 @@
 
 Before any work each server is probed (and asked what else the run needs of it, e.g. its
 restorers and upscalers): one that refuses (credentials, no API) stops the run, since that
-is the user's to fix; one that does not answer is left out with one line.
+is the user's to fix; one that does not answer, or lacks what the run needs of it (the
+extras API), is left out with one line; when every server lacks it, the run stops (a usage
+error: no server can do what was asked).
 During the run each server has a worker thread that takes images from a ``WorkQueue``. A
 failure that is the server's (no answer after the retries, a wrong reply, a refusal of
 everything) hands the image to another server; a server that fails ``DROP_AFTER`` images
@@ -39,12 +41,24 @@ class NoServerError(RuntimeError):
     """None of the servers answers."""
 
 
+class ServerLacksError(RuntimeError):
+    """A server answers but lacks what the run needs of it; ``remedy`` says what the user
+    can do about it."""
+
+    def __init__(self, message: str, remedy: str) -> None:
+        super().__init__(message)
+        self.remedy = remedy
+
+
 def probe_servers(servers: Sequence[WebUIServer], progress: Progress,
                   ask: Callable[[WebUIServer], None] | None = None) -> list[WebUIServer]:
-    """The servers that answer (the probe, then ``ask`` if given); ServerSetupError for one
-    that refuses, NoServerError when none answers."""
+    """The servers that answer (the probe, then ``ask`` if given, which raises
+    ServerLacksError for a server without what the run needs); ServerSetupError for one
+    that refuses, or when every server lacks what the run needs; NoServerError when none
+    answers."""
     answering: list[WebUIServer] = []
     silent: list[str] = []
+    lacking: list[ServerLacksError] = []
     for server in servers:
         try:
             server.probe()
@@ -52,15 +66,22 @@ def probe_servers(servers: Sequence[WebUIServer], progress: Progress,
                 ask(server)
         except ServerRefusedError as exc:
             raise ServerSetupError(str(exc)) from None
-        except (ServerUnavailableError, BadReplyError) as exc:
-            silent.append(str(exc))
+        except (ServerUnavailableError, BadReplyError, ServerLacksError) as exc:
+            if isinstance(exc, ServerLacksError):
+                lacking.append(exc)
+            else:
+                silent.append(str(exc))
             if len(servers) > 1:
                 progress.say(f"leaving out {exc}")
             continue
         answering.append(server)
-    if not answering:
-        raise NoServerError("no WebUI server answers: " + "; ".join(silent))
-    return answering
+    if answering:
+        return answering
+    if lacking and not silent:
+        remedies = list(dict.fromkeys(exc.remedy for exc in lacking))
+        raise ServerSetupError("no server can do what was asked: "
+                               + "; ".join(map(str, lacking + remedies)))
+    raise NoServerError("no WebUI server answers: " + "; ".join(silent + list(map(str, lacking))))
 
 
 Work = Callable[[Item, WebUIServer], int]
@@ -72,11 +93,14 @@ class ServerWorkers(Generic[Item]):
 
     def __init__(self, servers: Sequence[WebUIServer], work: Work,
                  name_of: Callable[[Item], str], progress: Progress, *,
-                 capacity: int | None = None) -> None:
+                 capacity: int | None = None,
+                 ended: Callable[[Item], None] | None = None) -> None:
+        """``ended(item)`` is called once an item is done or has failed for good."""
         self.servers = list(servers)
         self.work = work
         self.name_of = name_of
         self.progress = progress
+        self.ended = ended
         self.queue: WorkQueue[Item] = WorkQueue(
             [s.url for s in self.servers], self._failed,
             capacity=capacity or 2 * len(self.servers))
@@ -121,7 +145,7 @@ class ServerWorkers(Generic[Item]):
                     self._hand_over(item, server, exc)
                     self._drop(server, f"{exc} (it refuses every request)")
                     return
-                self._item_failed(item, exc.reason)
+                self._item_failed(item, str(exc))
                 in_a_row = 0
             except (ServerUnavailableError, BadReplyError) as exc:
                 in_a_row += 1
@@ -134,6 +158,7 @@ class ServerWorkers(Generic[Item]):
             else:
                 self.queue.done(item)
                 self.progress.done(name, faces, server.url)
+                self._end(item)
                 in_a_row = 0
 
     def _hand_over(self, item: Item, server: WebUIServer, exc: Exception) -> None:
@@ -148,7 +173,13 @@ class ServerWorkers(Generic[Item]):
     def _item_failed(self, item: Item, reason: str) -> None:
         self.queue.done(item)
         self.progress.failed(self.name_of(item), reason)
+        self._end(item)
 
     def _failed(self, item: Item, reason: str) -> None:
         self.progress.failed(self.name_of(item), reason)
+        self._end(item)
+
+    def _end(self, item: Item) -> None:
+        if self.ended is not None:
+            self.ended(item)
 

@@ -1,5 +1,7 @@
 """Settings and values from the command line's arguments and the files they name: the
-settings a run uses (defaults, --settings file, flags), --api-fields, the pixel limit."""
+settings a run uses (defaults, --settings file or JSON, flags), --api-fields, the pixel
+limit. A file that can't be read, is not UTF-8 or not JSON is one line naming the flag and
+the file (with the offset of the first byte that is not UTF-8)."""
 
 from __future__ import annotations
 
@@ -26,27 +28,53 @@ COMMAND_LINE_DEFAULTS = {"enabled": True, "separate_face_processing": True,
 
 def settings_from_args(args: argparse.Namespace) -> FacePopSettings:
     values: dict[str, Any] = dict(COMMAND_LINE_DEFAULTS)
-    settings_file = getattr(args, "settings", None)
-    if settings_file is not None:
-        values.update(_settings_file(Path(settings_file)))
+    given = getattr(args, "settings", None)
+    if given is not None:
+        values.update(_settings_given(str(given)))
     for spec in option_specs():
         if spec.name in vars(args):
             values[spec.name] = getattr(args, spec.name)
     return FacePopSettings.from_dict(values)
 
 
-def _settings_file(path: Path) -> dict[str, Any]:
-    try:
-        loaded = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{path}: can't read settings ({exc})") from None
+def _settings_given(text: str) -> dict[str, Any]:
+    """--settings: a JSON object of named settings (a value starting with ``{``), or the
+    name of a file holding one."""
+    if text.lstrip().startswith("{"):
+        where = "--settings"
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--settings: not valid JSON ({exc}); give a JSON object of "
+                             f"named settings, or a file holding one") from None
+    else:
+        where = f"--settings {text}"
+        loaded = json_file(Path(text), where)
     if not isinstance(loaded, dict):
-        raise UsageError(f"{path}: expected a JSON object of named settings")
+        raise UsageError(f"{where}: expected a JSON object of named settings")
     for name in WEBUI_ONLY:
         if name in loaded and loaded[name] != option_spec(name).default:
-            log.warning("%s: %s only means something inside the WebUI; ignored here", path,
+            log.warning("%s: %s only means something inside the WebUI; ignored here", where,
                         name)
     return {k: v for k, v in loaded.items() if k not in (*WEBUI_ONLY, "enabled")}
+
+
+def json_file(path: Path, where: str) -> Any:
+    """The JSON in a UTF-8 file (with or without a byte order mark); UsageError naming
+    ``where`` (the flag and the file) and what is wrong."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{where}: can't read it ({exc.strerror or exc})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{where}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                         f"{exc.start}); save it as UTF-8") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{where}: not valid JSON ({exc})") from None
 
 
 def api_fields(text: str | None) -> dict[str, Any]:
@@ -58,10 +86,7 @@ def api_fields(text: str | None) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         if not Path(text).is_file():
             raise UsageError(f"--api-fields: neither JSON ({exc}) nor a file") from None
-        try:
-            loaded = json.loads(Path(text).read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as file_exc:
-            raise UsageError(f"--api-fields {text}: can't read it ({file_exc})") from None
+        loaded = json_file(Path(text), f"--api-fields {text}")
     if not isinstance(loaded, dict):
         raise UsageError("--api-fields: expected a JSON object of img2img API fields")
     return loaded

@@ -4,6 +4,8 @@ from the settings model, and the checks of each flag's value."""
 from __future__ import annotations
 
 import argparse
+import functools
+import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -174,8 +176,9 @@ def _add_settings(parser: argparse.ArgumentParser, names: Iterable[str] | None =
                   exclude: Iterable[str] = ()) -> None:
     """One flag per setting, generated from the settings model."""
     group = parser.add_argument_group("settings (defaults as in the WebUI panel)")
-    group.add_argument("--settings", type=Path, metavar="JSON",
-                       help="a JSON file of named settings (flags override it)")
+    group.add_argument("--settings", metavar="FILE|JSON",
+                       help="a JSON file of named settings, or the JSON itself "
+                            "('{\"padding\": 20}'); flags override it")
     wanted = set(names) if names is not None else None
     for spec in option_specs():
         if spec.name in NOT_ON_COMMAND_LINE or spec.name in exclude:
@@ -193,17 +196,35 @@ def _add_setting_flag(group: Any, spec: OptionSpec) -> None:
         group.add_argument(flag, dest=spec.name, action=argparse.BooleanOptionalAction,
                            default=argparse.SUPPRESS, help=text)
     else:
-        group.add_argument(flag, dest=spec.name, type=spec.kind, choices=spec.choices,
+        kind: Callable[[str], Any] = spec.kind
+        if spec.kind in (int, float):
+            kind = functools.partial(_parsed, whole=spec.kind is int)
+        group.add_argument(flag, dest=spec.name, type=kind, choices=spec.choices,
                            default=argparse.SUPPRESS, help=text)
+
+
+def _parsed(text: str, whole: bool) -> float:
+    """A flag's number (an int where ``whole``); ArgumentTypeError says what is wrong with
+    the text: not a number, not a finite one (inf, nan), not whole."""
+    kind = "whole number" if whole else "number"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a {kind}, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+    if not whole:
+        return value
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a {kind}, got {text!r}") from None
 
 
 def _number(minimum: float) -> Callable[[str], float]:
     def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not value >= minimum or value != value or value == float("inf"):
+        value = _parsed(text, whole=False)
+        if value < minimum:
             raise argparse.ArgumentTypeError(f"{text} is below the minimum {minimum:g}")
         return value
     return parse
@@ -211,11 +232,7 @@ def _number(minimum: float) -> Callable[[str], float]:
 
 def _whole(minimum: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}"
-                                             ) from None
+        value = int(_parsed(text, whole=True))
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{text} is below the minimum {minimum}")
         return value
@@ -226,10 +243,7 @@ def _in_range(spec: OptionSpec) -> Callable[[str], Any]:
     """A flag's value checked against a setting's type and range (main pass flags share
     the face pass settings' ranges)."""
     def parse(text: str) -> Any:
-        try:
-            value = spec.kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        value = _parsed(text, whole=spec.kind is int)
         try:
             FacePopSettings.from_dict({spec.name: value})
         except SettingsError as exc:

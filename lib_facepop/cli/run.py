@@ -19,12 +19,14 @@ if TYPE_CHECKING:  # the commands import what they need when they run (fast --he
     from lib_facepop.api_client.extras import ServerOffer
     from lib_facepop.api_client.face_pass import ServerJob
     from lib_facepop.batch.inputs import InputImage
-    from lib_facepop.batch.progress import Tally
+    from lib_facepop.batch.progress import Progress, Tally
     from lib_facepop.batch.runner import BatchOptions, BatchRunner, Reader
+    from lib_facepop.batch.shared_folder import SharedFolder
 
 
 def run_command(args: argparse.Namespace) -> int:
     from lib_facepop.batch.inputs import InputClashError, expand_inputs, refuse_clashes
+    from lib_facepop.batch.shared_folder import SharedFolder
 
     plan = plan_run(args, overwrite=args.overwrite)
     out = os.path.realpath(args.out)
@@ -33,6 +35,10 @@ def run_command(args: argparse.Namespace) -> int:
             raise UsageError(f"--out {args.out} is also an input folder; give the results "
                              f"a folder of their own")
     found = expand_inputs(args.images, recursive=args.recursive, exclude=args.out)
+    if found.excluded:
+        raise UsageError(f"{found.excluded[0]}: every image it names is inside --out "
+                         f"{args.out}, where the results go; give the results a folder of "
+                         f"their own")
     try:
         refuse_clashes(found.images)
     except InputClashError as exc:
@@ -41,7 +47,8 @@ def run_command(args: argparse.Namespace) -> int:
         if os.path.realpath(image.path) == os.path.realpath(plan.out.target(image)):
             raise UsageError(f"{image.shown}: its result would replace it; give the results "
                              f"another folder than --out {args.out}")
-    _, tally = execute(args, plan, found.images, found.missing)
+    with SharedFolder(plan.out.root) as shared:
+        _, tally = execute(args, plan, found.images, found.missing, shared=shared)
     return EXIT_ERROR if tally.failures else 0
 
 
@@ -86,8 +93,10 @@ def plan_run(args: argparse.Namespace, *, overwrite: bool) -> BatchOptions:
 
 
 def execute(args: argparse.Namespace, plan: BatchOptions, images: Sequence[InputImage],
-             missing: Sequence[tuple[str, str]], reader: Reader | None = None
-             ) -> tuple[BatchRunner, Tally]:
+             missing: Sequence[tuple[str, str]], reader: Reader | None = None,
+             shared: SharedFolder | None = None) -> tuple[BatchRunner, Tally]:
+    """The run: servers probed, then the output folder joined (``shared``: its other runs
+    named, what stopped runs left removed), then every image."""
     from lib_facepop.batch.progress import Progress
     from lib_facepop.batch.runner import BatchRunner
     from lib_facepop.batch.server_tools import (
@@ -104,7 +113,7 @@ def execute(args: argparse.Namespace, plan: BatchOptions, images: Sequence[Input
     servers = _servers(args)
     offers: dict[str, ServerOffer] = {}
     if servers:
-        ask = asker(offers) if needs_server_tools(plan.settings) else None
+        ask = asker(offers, plan.settings) if needs_server_tools(plan.settings) else None
         try:
             servers = probe_servers(servers, progress, ask)
             check_upscaler(plan.settings, offers)
@@ -112,12 +121,32 @@ def execute(args: argparse.Namespace, plan: BatchOptions, images: Sequence[Input
             raise UsageError(str(exc)) from None
         except NoServerError as exc:
             raise CommandError(str(exc)) from None
+    if shared is not None:
+        _join(shared, progress, args.out)
     detector, mask_source = build_parts(plan.settings, modnet=args.modnet,
                                         models_dir=args.models_dir)
     local = local_processor(args.processor or args.default_processor)
     runner = BatchRunner(plan, detector, mask_source, progress, servers=servers, local=local,
-                         reader=reader, offers=offers)
+                         reader=reader, offers=offers, shared=shared)
     return runner, runner.run(images, missing)
+
+
+def _join(shared: SharedFolder, progress: Progress, out: Path) -> None:
+    """Join the output folder and say what was found there."""
+    try:
+        opened = shared.open()
+    except OSError as exc:  # e.g. a file system without locks: the run goes on alone
+        progress.say(f"--out {out}: can't share it with other runs "
+                     f"({exc.strerror or exc}); if another run writes there too, some "
+                     f"images may be done twice")
+        return
+    if opened.partials_removed:
+        count = opened.partials_removed
+        progress.say(f"removed {count} partial file{'s' if count > 1 else ''} a stopped run "
+                     f"left in --out {out}")
+    for other in opened.others:
+        progress.say(f"another run ({other.describe()}) is writing into --out {out}; the "
+                     f"images it has taken are left to it")
 
 
 def _servers(args: argparse.Namespace) -> list[WebUIServer]:

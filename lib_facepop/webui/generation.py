@@ -214,7 +214,9 @@ class FacePopJob(FaceJob):
     def _protect_faces(self, face_mask: np.ndarray) -> None:
         """Let the main pass work everywhere the user wants, except on the faces."""
         p = self.p
-        invert = bool(p.inpainting_mask_invert)
+        # "Inpaint not masked" means something only with the user's own mask; without one
+        # FacePop's mask is given as it is (and inpainting_mask_invert set to 0 below).
+        invert = bool(p.inpainting_mask_invert) and self.user_mask is not None
         mask = main_pass_mask(face_mask, self.user_mask, invert)
         p.image_mask = Image.fromarray(mask_to_uint8(mask), mode="L")
         if self.user_mask is None:
