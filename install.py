@@ -1,9 +1,12 @@
-"""A1111 installer hook: the WebUI runs this in its own process before the UI starts.
+"""A1111 / Forge installer hook: the WebUI runs this in its own process before the UI
+starts.
 
 Installs only what FacePop is missing, pinned, through the WebUI's launch.run_pip, with
-the host's torch, gradio, numpy, OpenCV, protobuf and Pillow held at their installed
-versions. An installed mediapipe that FacePop's check runs with (another extension's, say)
-is left alone. The WebUI skips this file entirely with --skip-install.
+the host's torch, gradio, numpy, OpenCV, protobuf, Pillow, fastapi and pydantic held at
+their installed versions. An installed mediapipe that FacePop's check runs with (another
+extension's, Forge's own) is left alone; a CPU onnxruntime is swapped for the GPU build
+only where that build would run on the GPU (docs/forge.md). The WebUI skips this file
+entirely with --skip-install.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from lib_facepop.install_plan import (
     constraints_text,
     installed_distributions,
     plan,
+    run_steps,
 )
 from lib_facepop.mediapipe_check import CheckOutcome, run_check
 
@@ -35,16 +39,7 @@ def _install(to_do: Plan, installed: dict[str, str]) -> None:
     try:
         with os.fdopen(handle, "w") as f:
             f.write(constraints_text(installed))
-        for step in to_do.steps:
-            command = " ".join(step.args)
-            if step.constrained:
-                command += f' -c "{constraints}"'
-            try:
-                launch.run_pip(command, step.description)
-            except Exception as exc:
-                print(f"FacePop: could not install ({step.description}): {exc}\n"
-                      f"FacePop: install it by hand into the WebUI's Python, or FacePop "
-                      f"will say what is missing when it runs.")
+        run_steps(to_do.steps, launch, constraints)
     finally:
         os.unlink(constraints)
 

@@ -56,7 +56,8 @@ def face_pass_params(settings: FacePopSettings) -> FacePassParams:
     if not settings.separate_face_processing:
         return FacePassParams()
     return FacePassParams(steps=settings.face_steps, cfg_scale=settings.face_cfg_scale,
-                          denoising_strength=settings.face_denoising_strength)
+                          denoising_strength=settings.face_denoising_strength,
+                          distilled_cfg_scale=settings.face_distilled_cfg_scale)
 
 
 def build_tasks(

@@ -3,8 +3,15 @@ without ever changing the host's torch, gradio, numpy, OpenCV, protobuf or Pillo
 
 An installed mediapipe is left alone when it is in FacePop's range and FacePop's check
 really runs with it; FacePop's own choice (mediapipe_range.MEDIAPIPE_CHOICE) is installed
-only when mediapipe is missing, outside the range, or failing. So FacePop never fights
-another extension's mediapipe that works (docs/design.md section 4, item 10).
+only when mediapipe is missing, outside the range, or failing with a protobuf FacePop
+supports (with another protobuf no mediapipe would pass: it is left as it is). So FacePop
+never fights another extension's mediapipe that works (docs/design.md section 4, item 10;
+Forge: docs/forge.md).
+
+ONNX Runtime (MODNet): the GPU build only where the host's torch can lend it CUDA and
+cuDNN it loads with (a CUDA 12 torch from 2.4 on, which brings cuDNN 9), else the CPU
+build; a CPU build that Forge's first launch installed is replaced by the GPU build where
+that fits (and put back if the GPU build fails to install).
 
 Standard library only: install.py runs in its own process before the WebUI's packages
 are guaranteed to be importable.
@@ -15,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from lib_facepop.mediapipe_check import CheckOutcome, MediapipeCheck
 from lib_facepop.mediapipe_range import (
@@ -22,6 +30,8 @@ from lib_facepop.mediapipe_range import (
     NEWEST_MEDIAPIPE,
     OLDEST_MEDIAPIPE,
     mediapipe_in_range,
+    protobuf_supported,
+    supported_text,
 )
 
 ONNXRUNTIME_VERSION = "1.23.2"
@@ -47,6 +57,13 @@ class PipStep:
     args: tuple[str, ...]
     description: str
     constrained: bool = True
+    if_it_fails: tuple[str, ...] | None = None
+    """pip args that undo what the steps before it did, run if this step fails."""
+
+    @property
+    def uninstalls(self) -> bool:
+        """An uninstall (the host's run_pip can't run one: it adds install options)."""
+        return bool(self.args) and self.args[0] == "uninstall"
 
 
 def normalize(name: str) -> str:
@@ -61,6 +78,24 @@ def requirement_name(requirement: str) -> str:
 def torch_has_cuda(installed: Mapping[str, str]) -> bool:
     """Whether the host's torch is a CUDA build (its version carries a +cuXXX tag)."""
     return "+cu" in installed.get("torch", "")
+
+
+GPU_ONNXRUNTIME_TORCH = (2, 4)
+"""The first torch whose CUDA 12 builds bring cuDNN 9, which ONNX Runtime's GPU build
+(CUDA 12, cuDNN 9 from 1.19 on) loads in the WebUI's process; older CUDA torches bring
+cuDNN 8 (or CUDA 11), with which its CUDA provider fails to load and it runs on the CPU."""
+
+
+def gpu_onnxruntime_fits(installed: Mapping[str, str]) -> bool:
+    """Whether ONNX Runtime's GPU build would run on the GPU next to the host's torch."""
+    version = installed.get("torch", "")
+    if "+cu" not in version:
+        return False
+    release_part, _, local = version.partition("+")
+    cuda = re.match(r"cu(\d+)", local)
+    numbers = tuple(int(n) for n in re.findall(r"\d+", release_part)[:2])
+    return cuda is not None and cuda.group(1).startswith("12") and \
+        numbers >= GPU_ONNXRUNTIME_TORCH
 
 
 def constraints_text(installed: Mapping[str, str]) -> str:
@@ -93,7 +128,8 @@ def plan(installed: Mapping[str, str], check: Callable[[], MediapipeCheck]) -> P
     is in FacePop's range and its runtime packages are there.
     """
     missing = [req for req in MEDIAPIPE_RUNTIME if requirement_name(req) not in installed]
-    mediapipe_step, note = _mediapipe_step(installed.get("mediapipe"), bool(missing), check)
+    mediapipe_step, note = _mediapipe_step(installed.get("mediapipe"), bool(missing), check,
+                                           installed.get("protobuf"))
     steps = [mediapipe_step] if mediapipe_step else []
     if missing:
         steps.append(PipStep(("install", *missing),
@@ -101,15 +137,35 @@ def plan(installed: Mapping[str, str], check: Callable[[], MediapipeCheck]) -> P
     if "onnx" not in installed:
         steps.append(PipStep(("install", "--no-deps", f"onnx=={ONNX_VERSION}"),
                              f"FacePop requirement: onnx=={ONNX_VERSION} (MODNet conversion)"))
-    if "onnxruntime" not in installed and "onnxruntime-gpu" not in installed:
-        package = "onnxruntime-gpu" if torch_has_cuda(installed) else "onnxruntime"
-        steps.append(PipStep(("install", f"{package}=={ONNXRUNTIME_VERSION}"),
-                             f"FacePop requirement: {package}"))
+    steps += _onnxruntime_steps(installed)
     return Plan(steps, note)
 
 
+def _onnxruntime_steps(installed: Mapping[str, str]) -> list[PipStep]:
+    if "onnxruntime-gpu" in installed:
+        return []
+    gpu = gpu_onnxruntime_fits(installed)
+    if "onnxruntime" not in installed:
+        package = "onnxruntime-gpu" if gpu else "onnxruntime"
+        return [PipStep(("install", f"{package}=={ONNXRUNTIME_VERSION}"),
+                        f"FacePop requirement: {package}")]
+    if not gpu:
+        return []
+    # Forge's first launch installs the CPU build for its preprocessors; both builds are
+    # the same `onnxruntime` module, so the CPU one goes first (Forge's installers then
+    # find the module and leave it), and comes back if the GPU one can't be installed.
+    cpu = installed["onnxruntime"]
+    return [PipStep(("uninstall", "-y", "onnxruntime"),
+                    f"FacePop: replacing the CPU onnxruntime {cpu} with the GPU build",
+                    constrained=False),
+            PipStep(("install", f"onnxruntime-gpu=={ONNXRUNTIME_VERSION}"),
+                    "FacePop requirement: onnxruntime-gpu (MODNet on the GPU)",
+                    if_it_fails=("install", f"onnxruntime=={cpu}"))]
+
+
 def _mediapipe_step(version: str | None, runtime_missing: bool,
-                    check: Callable[[], MediapipeCheck]) -> tuple[PipStep | None, str | None]:
+                    check: Callable[[], MediapipeCheck],
+                    protobuf: str | None = None) -> tuple[PipStep | None, str | None]:
     choice = f"mediapipe=={MEDIAPIPE_CHOICE}"
     if version is None:
         return PipStep(("install", "--no-deps", choice),
@@ -125,11 +181,55 @@ def _mediapipe_step(version: str | None, runtime_missing: bool,
         return None, f"mediapipe {version} runs FacePop's graphs; left as it is"
     if result.outcome is CheckOutcome.UNKNOWN:
         return None, f"{result.message}; mediapipe {version} is left as it is"
+    if protobuf is not None and not protobuf_supported(protobuf):
+        # No mediapipe runs FacePop's graphs with this protobuf: another would not help,
+        # and this one may be what another extension (Forge's preprocessors) runs.
+        return None, (f"{result.message}; protobuf {protobuf} is outside what FacePop "
+                      f"supports ({supported_text()}), so mediapipe {version} is left as "
+                      f"it is")
     args = ("install", "--no-deps", choice)
     if version == MEDIAPIPE_CHOICE:
         args = ("install", "--no-deps", "--force-reinstall", choice)
     return PipStep(args, f"FacePop requirement: {choice} (mediapipe {version} fails "
                          f"FacePop's check)"), result.message
+
+
+def run_steps(steps: list[PipStep], launch: Any, constraints: str) -> None:
+    """Run the steps through the host's ``launch`` module (run_pip; an uninstall through
+    run, since run_pip adds install options), each install under the constraints file. A
+    step that fails is said; where it says how to undo the steps before it, that is done
+    and no later step runs; otherwise the next step runs."""
+    for step in steps:
+        try:
+            _pip(launch, step.args, step.description,
+                 constraints if step.constrained else None)
+            continue
+        except Exception as exc:
+            print(f"FacePop: could not install ({step.description}): {exc}")
+        if step.if_it_fails is None:
+            print("FacePop: install it by hand into the WebUI's Python, or FacePop will "
+                  "say what is missing when it runs.")
+            continue
+        try:
+            _pip(launch, step.if_it_fails, "FacePop: putting back what was there",
+                 constraints)
+            print("FacePop: put back what was there before")
+        except Exception as exc:
+            print(f"FacePop: could not put it back either ({exc}): install "
+                  f"{step.if_it_fails[-1]} by hand into the WebUI's Python")
+        return
+
+
+def _pip(launch: Any, args: tuple[str, ...], description: str,
+         constraints: str | None) -> None:
+    command = " ".join(args)
+    if args[0] == "uninstall":
+        launch.run(f'"{launch.python}" -m pip {command}', description,
+                   f"Couldn't run pip {command}")
+        return
+    if constraints is not None:
+        command += f' -c "{constraints}"'
+    launch.run_pip(command, description)
 
 
 def installed_distributions(version_of: Callable[[str], str | None]) -> dict[str, str]:

@@ -72,6 +72,11 @@ class FacePopScript(scripts.Script):
         if job is not None:
             job.postprocess_image(pp)
 
+    def postprocess_maskoverlay(self, p, ppmo, *args):
+        job = generation.job_of(p)
+        if job is not None:
+            job.mask_overlay(ppmo)
+
     def postprocess(self, p, processed, *args):
         generation.end_job(p)
 

@@ -122,3 +122,17 @@ def probe_extension(tmp_path: Path, action: str | None, only_pass: int | None = 
                 if {action!r} and {only_pass!r} in (None, len(FACE_PASSES)):
                     getattr(shared.state, {action!r})()
     ''')
+
+
+FORGE_INTEGRATED = ["DynamicThresholding (CFG-Fix) Integrated",
+                    "FreeU Integrated (SD 1.x, SD 2.x, SDXL)", "LatentModifier Integrated",
+                    "PerturbedAttentionGuidance Integrated",
+                    "SelfAttentionGuidance Integrated (SD 1.x, SD 2.x, SDXL)",
+                    "StyleAlign Integrated"]
+"""Forge's built-in UNet patchers (the double's stand-ins), in the order Forge runs them."""
+
+
+def face_pass_scripts(webui, *titles: str) -> list[str]:
+    """The always-on scripts a face pass runs when these are allowed: in A1111 also the
+    WebUI's Comments script (Forge has none: its styles strip comments)."""
+    return list(titles) if webui.forge else [*titles, "Comments"]

@@ -9,8 +9,10 @@ from lib_facepop.install_plan import (
     ONNX_VERSION,
     ONNXRUNTIME_VERSION,
     constraints_text,
+    gpu_onnxruntime_fits,
     installed_distributions,
     plan,
+    run_steps,
 )
 from lib_facepop.mediapipe_check import CheckOutcome, MediapipeCheck
 from lib_facepop.mediapipe_range import (
@@ -54,14 +56,16 @@ def test_the_choice_is_inside_adetailers_range_and_facepops() -> None:
     assert mediapipe_in_range(MEDIAPIPE_CHOICE)
 
 
-def test_fresh_a1111_host_gets_mediapipe_without_deps_its_runtime_and_gpu_onnxruntime() -> None:
+def test_fresh_a1111_host_gets_mediapipe_without_deps_its_runtime_and_onnxruntime() -> None:
     check = passes()
     to_do = plan(A1111_HOST, check)
     assert _args(to_do.steps) == [
         INSTALL_CHOICE,
         ("install", "absl-py", "attrs>=19.1.0", "flatbuffers>=2.0", "matplotlib"),
         ("install", "--no-deps", f"onnx=={ONNX_VERSION}"),
-        ("install", f"onnxruntime-gpu=={ONNXRUNTIME_VERSION}"),
+        # torch 2.1's CUDA build brings cuDNN 8: the GPU build's CUDA provider (cuDNN 9)
+        # would not load, so the CPU build it would fall back to anyway
+        ("install", f"onnxruntime=={ONNXRUNTIME_VERSION}"),
     ]
     assert all(step.constrained for step in to_do.steps)
     assert check.calls == 0 and to_do.touches_mediapipe
@@ -131,7 +135,7 @@ def test_onnx_steps_alone_dont_touch_mediapipe() -> None:
     host = {**A1111_HOST, **MEDIAPIPE_RUNTIME, "mediapipe": "0.10.14"}
     to_do = plan(host, passes())
     assert [step.args[-1] for step in to_do.steps] == [
-        f"onnx=={ONNX_VERSION}", f"onnxruntime-gpu=={ONNXRUNTIME_VERSION}"]
+        f"onnx=={ONNX_VERSION}", f"onnxruntime=={ONNXRUNTIME_VERSION}"]
     assert not to_do.touches_mediapipe
 
 
@@ -177,3 +181,80 @@ def test_the_supported_mediapipe_range(version, inside) -> None:
     ("3.19.6", False), ("3.20.0", True), ("3.20.3", True), ("4.25.8", True), ("5.29.0", False)])
 def test_the_supported_protobuf_range(version, supported) -> None:
     assert protobuf_supported(version) is supported
+
+
+# --- ONNX Runtime where the host's torch can lend it the GPU; Forge's venv ----------------
+
+FORGE_FIRST_LAUNCH = {"torch": "2.3.1+cu121", "numpy": "1.26.2", "protobuf": "3.20.0",
+                      "gradio": "4.40.0", "pydantic": "2.8.2", "fastapi": "0.104.1",
+                      "opencv-python": "4.10.0.84", "pillow": "9.5.0", "mediapipe": "1.2.3",
+                      "onnxruntime": "1.20.1", **MEDIAPIPE_RUNTIME}
+"""A Forge venv after its first launch: its ControlNet's installer put the newest mediapipe
+and the CPU onnxruntime there (unpinned), its requirements the protobuf 3.20 pin back."""
+
+
+@pytest.mark.parametrize(("torch", "fits"), [
+    ("2.1.2+cu121", False), ("2.3.1+cu121", False), ("2.3.1+cu118", False),
+    ("2.4.0+cu124", True), ("2.4.1+cu121", True), ("2.7.1+cu128", True),
+    ("2.4.1+cu118", False), ("2.4.1", False), ("2.4.1+rocm6.1", False), ("", False)])
+def test_the_gpu_onnxruntime_only_where_torch_brings_cuda_12_and_cudnn_9(torch, fits) -> None:
+    assert gpu_onnxruntime_fits({"torch": torch} if torch else {}) is fits
+    host = dict(A1111_HOST, torch=torch)
+    package = "onnxruntime-gpu" if fits else "onnxruntime"
+    assert ("install", f"{package}=={ONNXRUNTIME_VERSION}") in _args(plan(host, passes()).steps)
+
+
+def test_forges_newest_mediapipe_is_replaced_and_its_cpu_onnxruntime_kept_on_cudnn_8() -> None:
+    to_do = plan(FORGE_FIRST_LAUNCH, passes())
+    assert _args(to_do.steps) == [INSTALL_CHOICE, ("install", "--no-deps",
+                                                   f"onnx=={ONNX_VERSION}")]
+    assert "replacing mediapipe 1.2.3" in to_do.steps[0].description
+    text = constraints_text(FORGE_FIRST_LAUNCH)
+    for pin in ("gradio==4.40.0", "pydantic==2.8.2", "fastapi==0.104.1", "protobuf==3.20.0",
+                "torch==2.3.1+cu121"):
+        assert f"{pin}\n" in text
+
+
+def test_forges_cpu_onnxruntime_becomes_the_gpu_build_where_it_would_run() -> None:
+    host = dict(FORGE_FIRST_LAUNCH, torch="2.4.1+cu124", mediapipe="0.10.21", onnx="1.16.2")
+    to_do = plan(host, passes())
+    uninstall, install = to_do.steps
+    assert uninstall.args == ("uninstall", "-y", "onnxruntime") and uninstall.uninstalls
+    assert not uninstall.constrained
+    assert install.args == ("install", f"onnxruntime-gpu=={ONNXRUNTIME_VERSION}")
+    assert install.if_it_fails == ("install", "onnxruntime==1.20.1")
+    assert not to_do.touches_mediapipe
+    # the next launch: the GPU build is there, nothing more to do
+    after = {k: v for k, v in host.items() if k != "onnxruntime"}
+    assert plan({**after, "onnxruntime-gpu": ONNXRUNTIME_VERSION}, passes()).steps == []
+
+
+def test_with_an_unsupported_protobuf_a_failing_mediapipe_is_left_alone() -> None:
+    check = Check(CheckOutcome.FAILED, "MediaPipe's FaceDetection failed")
+    to_do = plan(dict(COMPLETE, mediapipe="0.10.21", protobuf="5.29.0"), check)
+    assert to_do.steps == [] and check.calls == 1
+    assert "protobuf 5.29.0 is outside what FacePop supports" in to_do.mediapipe_note
+    assert "mediapipe 0.10.21 is left as it is" in to_do.mediapipe_note
+
+
+def test_steps_run_through_the_hosts_launch_and_a_failed_gpu_build_puts_the_cpu_one_back(
+        webui, monkeypatch, capsys) -> None:
+    launch = webui.launch
+    host = dict(FORGE_FIRST_LAUNCH, torch="2.4.1+cu124", mediapipe="0.10.21", onnx="1.16.2")
+    steps = plan(host, passes()).steps
+    real_run_pip = launch.run_pip
+
+    def run_pip(command, desc=None, live=False):
+        if "onnxruntime-gpu" in command:
+            raise RuntimeError("Couldn't install onnxruntime-gpu")
+        return real_run_pip(command, desc, live)
+
+    monkeypatch.setattr(launch, "run_pip", run_pip)
+    run_steps(steps, launch, "/tmp/c.txt")
+    calls = webui.read_pip_log()
+    uninstall = next(c for c in calls if c["kind"] == "run")
+    assert uninstall["command"].endswith("-m pip uninstall -y onnxruntime")
+    assert "--prefer-binary" not in uninstall["command"]  # (pip uninstall refuses it)
+    assert [c["command"] for c in calls if c["kind"] == "run_pip"] == [
+        'install onnxruntime==1.20.1 -c "/tmp/c.txt"']
+    assert "put back what was there before" in capsys.readouterr().out

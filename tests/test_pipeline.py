@@ -92,7 +92,8 @@ def test_one_processor_call_per_image_with_prompts_seeds_and_overrides(astronaut
     tasks, params = processor.calls[0]
     assert [(t.prompt, t.negative_prompt, t.seed) for t in tasks] == [
         ("freckles", "cartoon", 1234)]
-    assert params == FacePassParams(steps=12, cfg_scale=5.0, denoising_strength=0.3)
+    assert params == FacePassParams(steps=12, cfg_scale=5.0, denoising_strength=0.3,
+                                    distilled_cfg_scale=3.5)
 
 
 def test_without_separate_processing_the_face_pass_inherits_everything(astronaut) -> None:

@@ -23,6 +23,9 @@ from tests.facepop_webui import (
     passes,
     pixel,
 )
+from tests.webui_double_fixtures import FLAVOURS
+
+WEBUI_FLAVOURS = FLAVOURS  # the host-behaviour tests run in both flavours of the double
 
 FACE_PASS = dict(FACE_SETTINGS, separate_face_processing=True, face_prompt="face",
                  face_denoising_strength=1.0)

@@ -20,8 +20,10 @@ from lib_facepop.webui.api import (
     register_routes,
 )
 from tests.helpers import basic_auth, http_call, post_json, serving
+from tests.webui_double_fixtures import FLAVOURS
 
 ROOT = Path(__file__).resolve().parents[1]
+WEBUI_FLAVOURS = FLAVOURS  # the WebUI's own API in both flavours of the double
 
 
 @pytest.fixture(scope="module")

@@ -489,3 +489,65 @@ def test_sampler_out_of_memory_leaves_process_images_as_in_the_host(webui):  # n
     processing.limit_sampler_memory(None)
     processing.process_images(_p(webui, init_images=[_solid((9, 9, 9))] * 3, batch_size=3,
                                  prompt="x", seed=1))
+
+
+def test_colour_correction_is_made_at_the_first_init_and_kept_by_a_second(webui):  # noqa: F811
+    processing = webui.processing
+    webui.shared.opts.img2img_color_correction = True
+    red, green = _solid((200, 40, 40)), _solid((40, 200, 40))
+    p = _p(webui, init_images=[red], prompt="x", seed=3, denoising_strength=0.5)
+    processing.process_images(p)
+    assert webui.process_images_log[-1]["batches"][0]["color_correction_targets"] == [0]
+    assert p.color_corrections is None  # the host drops them when the batches end
+
+    p = _p(webui, init_images=[red], prompt="x", seed=3, denoising_strength=0.5)
+    p.init([""], [3], [3])
+    p.init_images = [green]
+    p.init([""], [3], [3])  # a second init keeps the first one's target
+    assert np.array_equal(p.color_corrections[0], processing.setup_color_correction(red))
+
+    # the result is pulled towards the target's colours
+    webui.shared.opts.img2img_color_correction = False
+    plain = processing.process_images(_p(webui, init_images=[green], prompt="x", seed=3,
+                                         denoising_strength=0.5)).images[0]
+    p = _p(webui, init_images=[green], prompt="x", seed=3, denoising_strength=0.5)
+    p.color_corrections = [processing.setup_color_correction(red)]
+    corrected = processing.process_images(p).images[0]
+    assert corrected.getpixel((5, 5)) != plain.getpixel((5, 5))
+    assert corrected.getpixel((5, 5))[0] > corrected.getpixel((5, 5))[1]  # red wins
+
+
+def test_loopback_keeps_the_first_pictures_colour_target(webui):  # noqa: F811
+    runner = webui.load_script_files([webui.root / "scripts" / "loopback.py"],
+                                     include_builtin=False)
+    assert runner.script("Loopback") is not None
+    webui.shared.opts.img2img_color_correction = True
+    args = webui.ui_args(runner, {"Loopback": [3, 0.5, "Linear", "None"]}, "Loopback")
+    noise = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    webui.run_img2img(Image.fromarray(noise), width=32, height=32, prompt="x",
+                      script_args=args)
+    targets = [job["batches"][0]["color_correction_targets"]
+               for job in webui.process_images_log]
+    assert targets == [[0], [-1], [-1]]  # later loops: the first picture's, not their own
+
+
+def test_return_and_save_mask_give_the_mask_for_the_overlay(webui):  # noqa: F811
+    opts = webui.shared.opts
+    opts.return_mask = opts.save_mask = opts.return_mask_composite = True
+    mask = np.zeros((32, 32), np.uint8)
+    mask[8:24, 8:24] = 255
+    p = _p(webui, init_images=[_solid((10, 10, 10))], mask=Image.fromarray(mask),
+           inpaint_full_res=False, inpainting_fill=1, mask_blur=0, prompt="x", seed=1,
+           do_not_save_grid=True)
+    processed = webui.processing.process_images(p)
+    _, returned, composite = processed.images
+    assert returned.mode == "RGB" and returned.getpixel((16, 16)) == (255, 255, 255)
+    assert returned.getpixel((2, 2)) == (0, 0, 0)
+    assert composite.mode == "RGBA" and composite.getpixel((2, 2))[3] == 0
+    saved = sorted(path.name for path in (webui.data_path / "samples").rglob("*.png"))
+    assert len(saved) == 2 and saved[1].endswith("-mask.png")
+
+    opts.save_mask = False  # without a mask nothing more comes out
+    plain = webui.processing.process_images(_p(webui, init_images=[_solid((10, 10, 10))],
+                                               prompt="x", seed=1, do_not_save_grid=True))
+    assert len(plain.images) == 1

@@ -10,12 +10,16 @@ import runpy
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from lib_facepop import mediapipe_check
 from lib_facepop.mediapipe_check import CheckOutcome, MediapipeCheck
 from lib_facepop.settings import FacePopSettings
 from tests.helpers import post_json, serving
+from tests.webui_double_fixtures import FLAVOURS
+
+WEBUI_FLAVOURS = FLAVOURS  # the host-behaviour tests run in both flavours of the double
 
 ROOT = Path(__file__).resolve().parents[1]
 A1111_HOST = {"torch": "2.1.2+cu121", "numpy": "1.26.2", "protobuf": "3.20.0",
@@ -65,7 +69,8 @@ def test_installer_installs_whats_missing_pinned_and_holds_the_host(webui, monke
         "install --no-deps mediapipe==0.10.14",
         "install absl-py attrs>=19.1.0 flatbuffers>=2.0 matplotlib",
         "install --no-deps onnx==1.16.2",
-        "install onnxruntime-gpu==1.23.2",
+        # torch 2.1's CUDA build brings cuDNN 8, which the GPU build can't load
+        "install onnxruntime==1.23.2",
     ]
     for call in calls:
         assert "torch==2.1.2+cu121" in call["constraints"]
@@ -74,6 +79,29 @@ def test_installer_installs_whats_missing_pinned_and_holds_the_host(webui, monke
         assert "opencv-python==4.8.0.76" in call["constraints"]
     # after installing mediapipe, the check runs again and its answer is shown
     assert f"FacePop: {PASSING.message}" in capsys.readouterr().out
+
+
+@pytest.mark.webui_flavours("forge")
+def test_installer_in_a_forge_venv_after_its_first_launch(webui, monkeypatch):
+    """Forge's first launch put the newest mediapipe and the CPU onnxruntime there; with a
+    torch whose CUDA build brings cuDNN 9 the GPU build replaces the CPU one (docs/forge.md)."""
+    forge = dict(COMPLETE, torch="2.4.1+cu124", gradio="4.40.0", pydantic="2.8.2",
+                 fastapi="0.104.1", mediapipe="1.2.3", onnxruntime="1.20.1")
+    calls = _run_installer(webui, monkeypatch, forge)
+    assert _commands(calls) == ["install --no-deps mediapipe==0.10.14",
+                                "install onnxruntime-gpu==1.23.2"]
+    for pin in ("gradio==4.40.0", "pydantic==2.8.2", "fastapi==0.104.1", "protobuf==3.20.0"):
+        assert all(pin in call["constraints"] for call in calls)
+    log = [(entry["kind"], entry["command"]) for entry in webui.read_pip_log()]
+    uninstall = next(i for i, (kind, command) in enumerate(log)
+                     if kind == "run" and command.endswith("pip uninstall -y onnxruntime"))
+    gpu = next(i for i, (kind, command) in enumerate(log)
+               if kind == "run_pip" and "onnxruntime-gpu" in command)
+    assert uninstall < gpu  # the CPU build goes first (the same module)
+
+    webui.module("modules.launch_utils").run_pip_calls.clear()
+    calls = _run_installer(webui, monkeypatch, dict(forge, torch="2.3.1+cu121"))
+    assert _commands(calls) == ["install --no-deps mediapipe==0.10.14"]  # CPU build kept
 
 
 def test_installer_does_nothing_with_skip_install_or_when_all_is_there(webui, monkeypatch):

@@ -11,6 +11,7 @@ from lib_facepop.settings import FacePopSettings
 from tests.facepop_webui import (
     FACE_SETTINGS,
     ROOT,
+    face_pass_scripts,
     facepop_args,
     passes,
     pixel,
@@ -18,6 +19,9 @@ from tests.facepop_webui import (
     progress_recorder,
     recorded_progress,
 )
+from tests.webui_double_fixtures import FLAVOURS
+
+WEBUI_FLAVOURS = FLAVOURS  # the host-behaviour tests run in both flavours of the double
 
 EYES = dict(FACE_SETTINGS, eyes_pass=True, eyes_prompt="clear iris", eyes_steps=9,
             eyes_cfg_scale=4.0, eyes_denoising_strength=1.0, face_pass_scripts="probe")
@@ -35,13 +39,13 @@ def test_eyes_pass_is_a_second_nested_job_with_its_own_params(webui, astronaut, 
     face_pass, eyes_pass = nested
     seed = main[0]["seeds"][0]
     assert (face_pass["width"], face_pass["height"]) == (256, 256)
-    assert face_pass["alwayson_scripts"] == ["Probe", "Comments"]
+    assert face_pass["alwayson_scripts"] == face_pass_scripts(webui, "Probe")
     assert (eyes_pass["width"], eyes_pass["height"]) == (512, 256)
     assert (eyes_pass["steps"], eyes_pass["cfg_scale"], eyes_pass["denoising_strength"]) == (
         9, 4.0, 1.0)
     assert eyes_pass["prompts"] == ["clear iris"] and eyes_pass["seeds"] == [seed]
     # no IP-Adapter face painted into the eyes; only the WebUI's Comments script
-    assert eyes_pass["alwayson_scripts"] == ["Comments"]
+    assert eyes_pass["alwayson_scripts"] == face_pass_scripts(webui)
 
     # The eyes in the result are the eyes pass's; the rest of the face the face pass's.
     (face,) = SinglePassDetector().detect(astronaut, DetectionOptions.from_settings(

@@ -21,9 +21,11 @@ from tests.facepop_webui import (
     BACKGROUND,
     FACE_CENTRE,
     FACE_SETTINGS,
+    FORGE_INTEGRATED,
     ROOT,
     TILE,
     face_centre,
+    face_pass_scripts,
     passes,
     pixel,
     probe_extension,
@@ -32,6 +34,9 @@ from tests.facepop_webui import (
 )
 from tests.facepop_webui import colour as _colour_of
 from tests.facepop_webui import generate as _generate
+from tests.webui_double_fixtures import FLAVOURS
+
+WEBUI_FLAVOURS = FLAVOURS  # the host-behaviour tests run in both flavours of the double
 
 
 def test_three_faces_one_face_pass_one_main_pass_each_pixel_processed_once(
@@ -50,9 +55,10 @@ def test_three_faces_one_face_pass_one_main_pass_each_pixel_processed_once(
     seed = main[0]["seeds"][0]
     assert face_pass["seeds"] == [seed, seed + 1, seed + 2]
     assert main[0]["batches"][0]["image_mask_given"] and main[0]["batch_size"] == 1
-    # Only the allowed always-on scripts (none here) and the WebUI's own Comments script,
-    # never FacePop, run in the face pass.
-    assert face_pass["alwayson_scripts"] == ["Comments"]
+    # Only the allowed always-on scripts (Forge: its built-in ControlNet and UNet patchers)
+    # and, in A1111, the WebUI's own Comments script, never FacePop, run in the face pass.
+    default = ["ControlNet", *FORGE_INTEGRATED] if webui.forge else []
+    assert face_pass["alwayson_scripts"] == face_pass_scripts(webui, *default)
 
     for tile, prompt in enumerate(("left", "middle", "right")):
         assert pixel(image, face_centre(tile)) == _colour_of(webui, seed + tile, prompt)
@@ -255,8 +261,10 @@ def test_only_the_allowed_always_on_scripts_run_in_the_face_pass(webui, astronau
                                                                  ) -> None:
     webui.load_extension(ROOT)
     webui.load_extension(probe_extension(tmp_path, action=None))
-    for allowed, expected in (("controlnet", ["Comments"]),
-                              ("probe, controlnet", ["Probe", "Comments"])):
+    controlnet = ["ControlNet"] if webui.forge else []  # (Forge's is built in)
+    for allowed, expected in (("controlnet", face_pass_scripts(webui, *controlnet)),
+                              ("probe, controlnet",
+                               face_pass_scripts(webui, *controlnet, "Probe"))):
         webui.processing.reset_process_images_log()
         _generate(webui, Image.fromarray(astronaut),
                   settings=dict(FACE_SETTINGS, face_pass_scripts=allowed))

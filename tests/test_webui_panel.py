@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import gradio as gr
@@ -32,7 +33,9 @@ from lib_facepop.webui.panel import (
     mask_note_elem_id,
     section_elem_id,
 )
+from tests.webui_double_fixtures import FLAVOURS
 
+WEBUI_FLAVOURS = FLAVOURS  # the host-behaviour tests run in both flavours of the double
 ROOT = Path(__file__).resolve().parents[1]
 
 # Describes each control, the panel's events and its HTML elements the same way under any
@@ -287,3 +290,45 @@ def test_the_webui_shows_the_panel_in_both_tabs_with_its_upscalers(webui) -> Non
                          fields)
     values = [u.get("value") for u in pasted if isinstance(u, dict)]
     assert True in values and "4x-Foo" in values
+
+
+
+def _warnings_are_errors() -> None:
+    """Every warning an error, except what gradio's web stack says about itself (gradio 4
+    and fastapi 0.104: on_event; starlette: its multipart import)."""
+    warnings.simplefilter("error")
+    warnings.filterwarnings("ignore", message=r"\s*on_event is deprecated")
+    warnings.filterwarnings("ignore", category=PendingDeprecationWarning,
+                            module=r"(fastapi|starlette)")
+
+
+def test_the_panel_builds_in_the_webui_without_a_single_warning(webui) -> None:
+    """A wrong gradio keyword must fail here: gradio 3.41 warns about an unused keyword,
+    and Forge's gradio shim turns one into a warning and drops it (the panel would look
+    fine in a log), so every warning is an error while the UI is made."""
+    webui.install_extension(ROOT)
+    webui.load_scripts()
+    with warnings.catch_warnings():
+        _warnings_are_errors()
+        webui.create_ui()
+    runner = webui.module("modules.scripts").scripts_img2img
+    assert runner.script("FacePop").unavailable is None
+
+
+def test_a_wrong_gradio_keyword_fails_the_build(webui) -> None:
+    """The check above can fail: one wrong keyword in the panel, in this host's gradio."""
+
+    class WrongSlider:
+        def __getattr__(self, name):
+            made = getattr(gr, name)
+            if name != "Slider":
+                return made
+            return lambda **kwargs: made(**kwargs, step_size=1)  # (no such keyword)
+
+    webui.load_scripts([])
+    with warnings.catch_warnings(), pytest.raises(Warning, match="step_size"):
+        _warnings_are_errors()
+        shim = (webui.module("modules.gradio_extensions").forge_shim() if webui.forge
+                else contextlib.nullcontext())
+        with shim, gr.Blocks():
+            build_panel(WrongSlider())

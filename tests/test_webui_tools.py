@@ -18,6 +18,9 @@ from PIL import Image
 from lib_facepop.detect import DetectionOptions, SinglePassDetector
 from lib_facepop.settings import FacePopSettings
 from tests.facepop_webui import FACE_CENTRE, FACE_SETTINGS, ROOT, generate, passes
+from tests.webui_double_fixtures import FLAVOURS
+
+WEBUI_FLAVOURS = FLAVOURS  # the host-behaviour tests run in both flavours of the double
 
 # The face pass changes nothing: what comes back is the upright crop.
 UNCHANGED_BY_THE_PASS = dict(FACE_SETTINGS, separate_face_processing=True,

@@ -35,6 +35,9 @@ from tests.facepop_webui import (
     recorded_progress,
 )
 from tests.helpers import post_json, serving, write_extension
+from tests.webui_double_fixtures import FLAVOURS
+
+WEBUI_FLAVOURS = FLAVOURS  # the host-behaviour tests run in both flavours of the double
 
 PROMPT = "portrait"
 TINT = 0.25
@@ -229,6 +232,7 @@ def test_a_reused_txt2img_job_gets_back_what_facepop_changed(webui, drawing_the_
     assert len(passes(webui)[1]) == 2
 
 
+@pytest.mark.webui_flavours("a1111")  # Forge: tests/test_webui_forge.py
 def test_controlnet_is_set_aside_around_the_face_pass(webui, drawing_the_astronaut) -> None:
     webui.install_extension(CONTROLNET, name="sd-webui-controlnet")
     webui.load_extension(ROOT)
@@ -294,6 +298,7 @@ def test_faces_and_debugging_folders_go_to_the_txt2img_output_folder(
     assert not Path(webui.shared.opts.outdir_img2img_samples).exists()
 
 
+@pytest.mark.webui_flavours("a1111")  # Forge: tests/test_webui_forge.py
 def test_a_controlnet_unit_can_be_given_to_the_txt2img_face_pass_alone(
         webui, drawing_the_astronaut) -> None:
     astronaut = drawing_the_astronaut

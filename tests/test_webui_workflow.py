@@ -29,6 +29,9 @@ from tests.facepop_webui import (
     passes,
     pixel,
 )
+from tests.webui_double_fixtures import FLAVOURS
+
+WEBUI_FLAVOURS = FLAVOURS  # the host-behaviour tests run in both flavours of the double
 
 FACE_PASS = dict(FACE_SETTINGS, separate_face_processing=True, face_prompt="face",
                  face_denoising_strength=1.0)
@@ -139,6 +142,49 @@ def test_loopback_processes_the_faces_of_every_loop(webui, astronaut) -> None:
         assert batch["image_mask_given"] and batch["inpaint_full_res"] is False
 
 
+def test_colour_correction_targets_the_picture_the_main_pass_starts_from(webui, astronaut
+                                                                         ) -> None:
+    webui.load_extension(ROOT)
+    webui.shared.opts.img2img_color_correction = True
+    generate(webui, Image.fromarray(astronaut), settings=FACE_PASS, n_iter=2)
+    (main,), nested = passes(webui)
+    # index 0: made from the composite the batch samples from, not the picture before it
+    assert [batch["color_correction_targets"] for batch in main["batches"]] == [[0], [0]]
+    assert len(nested) == 2
+
+    webui.processing.reset_process_images_log()
+    settings = dict(FACE_PASS, face_denoising_strength=0.3)  # the face survives each loop
+    args = facepop_args(webui, {"Loopback": [2, 0.3, "Linear", "None"]}, "Loopback",
+                        **settings)
+    generate(webui, Image.fromarray(astronaut), settings=settings, script_args=args,
+             denoising_strength=0.3)
+    main, nested = passes(webui)
+    assert len(nested) == 2  # (Loopback alone would keep the first loop's target: -1)
+    assert [job["batches"][0]["color_correction_targets"] for job in main] == [[0], [0]]
+    assert webui.reports == []
+
+
+def test_return_and_save_mask_never_give_facepops_own_mask(webui, astronaut) -> None:
+    webui.load_extension(ROOT)
+    opts = webui.shared.opts
+    opts.return_mask = opts.save_mask = True
+    opts.return_grid = False
+    images = generate(webui, Image.fromarray(astronaut), settings=FACE_PASS)
+    assert len(images) == 1  # no mask of the user's: none comes out
+    samples = webui.data_path / "outputs"
+    assert not [path for path in samples.rglob("*-mask.png")]
+
+    user_mask = np.zeros(astronaut.shape[:2], np.uint8)
+    user_mask[300:, :] = 255  # the suit
+    mask = Image.fromarray(user_mask)
+    off = generate(webui, Image.fromarray(astronaut), mask=mask,
+                   settings=dict(FACE_PASS, enabled=False))
+    on = generate(webui, Image.fromarray(astronaut), mask=mask, settings=FACE_PASS)
+    assert len(on) == len(off) == 2
+    assert np.array_equal(np.asarray(on[1]), np.asarray(off[1]))  # the user's own mask
+    assert len(list(samples.rglob("*-mask.png"))) == 2
+
+
 # --- what the main pass and the face pass sample with -----------------------------------
 
 def test_the_main_pass_keeps_the_users_token_merging(webui, astronaut) -> None:
@@ -153,7 +199,11 @@ def test_the_main_pass_keeps_the_users_token_merging(webui, astronaut) -> None:
 
 def test_face_prompts_are_the_prompts_the_webui_samples_with(webui, astronaut) -> None:
     webui.load_extension(ROOT)
-    strip = webui.module("modules.processing_scripts.comments").strip_comments
+    comments = webui.module("modules.processing_scripts.comments").strip_comments
+
+    def strip(text: str) -> str:  # (Forge strips comments with the styles, and blanks)
+        return comments(text).strip() if webui.forge else comments(text)
+
     prompt = "photo of a woman # shot 12, redo\n# wardrobe: suit\nsmiling"
     generate(webui, Image.fromarray(astronaut), settings=FACE_SETTINGS, prompt=prompt,
              n_iter=2)
@@ -182,6 +232,7 @@ def test_infotext_says_how_many_faces_and_which_masks(webui, astronaut, coffee) 
 
 # --- ControlNet beside FacePop ----------------------------------------------------------
 
+@pytest.mark.webui_flavours("a1111")  # Forge: tests/test_webui_forge.py
 def test_controlnet_acts_in_the_face_pass_and_in_every_main_pass(webui, astronaut, caplog
                                                                  ) -> None:
     cn = _controlnet(webui)
@@ -209,6 +260,7 @@ def test_controlnet_acts_in_the_face_pass_and_in_every_main_pass(webui, astronau
     assert not hasattr(unet, "_original_forward")  # nothing left hooked after the job
 
 
+@pytest.mark.webui_flavours("a1111")  # Forge: tests/test_webui_forge.py
 def test_without_controlnet_in_the_face_pass_the_faces_get_a_clean_unet(webui, astronaut
                                                                         ) -> None:
     cn = _controlnet(webui)
@@ -226,6 +278,7 @@ def test_without_controlnet_in_the_face_pass_the_faces_get_a_clean_unet(webui, a
     assert webui.reports == []
 
 
+@pytest.mark.webui_flavours("a1111")  # Forge: tests/test_webui_forge.py
 def test_a_reference_unit_without_an_image_sees_the_main_pass_picture(webui, astronaut
                                                                       ) -> None:
     cn = _controlnet(webui)
@@ -241,6 +294,7 @@ def test_a_reference_unit_without_an_image_sees_the_main_pass_picture(webui, ast
         assert np.allclose(hint, whole, atol=0.5)
 
 
+@pytest.mark.webui_flavours("a1111")  # Forge: tests/test_webui_forge.py
 def test_spatial_units_see_each_face_cut_out_like_the_face(webui, astronaut) -> None:
     cn = _controlnet(webui)
     tinted = np.hstack([astronaut, (astronaut * [1.0, 0.4, 0.4]).astype(np.uint8),
@@ -261,6 +315,7 @@ def test_spatial_units_see_each_face_cut_out_like_the_face(webui, astronaut) -> 
         assert np.allclose(hook["hints"][1][0], expected, atol=2), hook
 
 
+@pytest.mark.webui_flavours("a1111")  # Forge: tests/test_webui_forge.py
 def test_a_unit_can_be_given_to_the_face_pass_alone(webui, astronaut) -> None:
     cn = _controlnet(webui)
     units = [_unit(cn, module="ip-adapter_clip_sd15", image=np.full((8, 8, 3), BLUE, np.uint8)),

@@ -13,6 +13,9 @@ from PIL import Image
 
 from lib_facepop.settings import FacePopSettings
 from lib_facepop.xyz_axes import AXES
+from tests.webui_double_fixtures import FLAVOURS
+
+WEBUI_FLAVOURS = FLAVOURS  # the host-behaviour tests run in both flavours of the double
 
 ROOT = Path(__file__).resolve().parents[1]
 XYZ = "X/Y/Z plot"

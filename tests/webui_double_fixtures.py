@@ -1,5 +1,12 @@
-"""The `webui` pytest fixture: code under test runs inside the A1111 v1.10.1 test double
-(tests/webui_double), a fresh one for every test.
+"""The `webui` pytest fixture: code under test runs inside the WebUI test double
+(tests/webui_double), a fresh one for every test, of the A1111 v1.10.1 flavour or, with
+the fixture parametrized indirectly (``@both_flavours``, or
+``pytest.mark.parametrize("webui", ["forge"], indirect=True)``), of the Forge (main)
+flavour: $WEBUI_DOUBLE_FLAVOUR is set for the double (modules/double_flavour.py) and
+tests/webui_double/forge (modules_forge, backend, Forge's built-in extensions) is on
+sys.path too. ``webui.flavour`` says which; ``webui.install_controlnet()`` installs the
+ControlNet stand-in where the host needs one (A1111: sd-webui-controlnet; Forge's
+ControlNet is built in).
 
 Use it from a test module (``from tests.webui_double_fixtures import webui``) or a conftest
 (``pytest_plugins = ["tests.webui_double_fixtures"]``).
@@ -56,10 +63,35 @@ DOUBLE_ROOT = Path(__file__).resolve().parent / "webui_double"
 
 # names in an extension's folder that are not packages it provides
 _NOT_PACKAGES = {"tests", "scripts", "install", "preload", "setup", "conftest"}
+FLAVOURS = ("a1111", "forge")
+CONTROLNET_STAND_IN = Path(__file__).resolve().parent / "stand_ins" / "sd-webui-controlnet"
+
+both_flavours = pytest.mark.parametrize("webui", FLAVOURS, indirect=True)
+"""Runs a test in the A1111 and in the Forge flavour of the double."""
 
 
-def _of_double(module_name: str) -> bool:
-    return module_name in ("modules", "launch") or module_name.startswith("modules.")
+def pytest_generate_tests(metafunc) -> None:
+    """The `webui` of a test runs in the flavours its ``@pytest.mark.webui_flavours(...)``
+    names, else in those of its module's WEBUI_FLAVOURS (else A1111 only), unless the test
+    parametrizes `webui` itself."""
+    if "webui" not in metafunc.fixturenames:
+        return
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0] if marker.args else ""
+        if "webui" in ([n.strip() for n in names.split(",")] if isinstance(names, str)
+                       else list(names)):
+            return
+    chosen = metafunc.definition.get_closest_marker("webui_flavours")
+    flavours = chosen.args if chosen else getattr(metafunc.module, "WEBUI_FLAVOURS", None)
+    if flavours:
+        metafunc.parametrize("webui", list(flavours), indirect=True)
+
+
+def _of_double(module_name: str, module: Any = None) -> bool:
+    if module_name in ("modules", "launch") or module_name.startswith("modules."):
+        return True
+    file = vars(module).get("__file__") if hasattr(module, "__dict__") else None
+    return isinstance(file, str) and _key(file).startswith(_key(str(DOUBLE_ROOT)) + os.sep)
 
 
 def _key(folder: str) -> str:
@@ -107,8 +139,10 @@ def _base64(image) -> str:
 class WebUIDouble:
     """What the `webui` fixture yields; see the module docstring."""
 
-    def __init__(self, data_path: Path, pip_log: Path, monkeypatch: pytest.MonkeyPatch):
+    def __init__(self, data_path: Path, pip_log: Path, monkeypatch: pytest.MonkeyPatch,
+                 flavour: str = "a1111"):
         self.root, self.data_path, self.pip_log = DOUBLE_ROOT, data_path, pip_log
+        self.flavour = flavour
         self._monkeypatch = monkeypatch
         self._finder = _ExtensionPackageFinder()
         self._put_aside: dict[str, Any] = {}
@@ -174,6 +208,16 @@ class WebUIDouble:
         if "modules.shared_cmd_options" in sys.modules:
             sys.modules["modules.shared_cmd_options"].preload_extension(str(link))
         return link
+
+    @property
+    def forge(self) -> bool:
+        return self.flavour == "forge"
+
+    def install_controlnet(self) -> None:
+        """The ControlNet a user of this host has: A1111 the sd-webui-controlnet stand-in
+        (installed now), Forge its built-in one (nothing to install)."""
+        if not self.forge:
+            self.install_extension(CONTROLNET_STAND_IN, name="sd-webui-controlnet")
 
     def load_scripts(self, paths=None, *, include_builtin: bool = True) -> None:
         """extensions.list_extensions(), then scripts.load_scripts(paths, ...)."""
@@ -366,28 +410,37 @@ class WebUIDouble:
 
 
 @pytest.fixture
-def webui(tmp_path, monkeypatch):
-    """A fresh A1111 v1.10.1 test double for one test; see the module docstring."""
+def webui(request, tmp_path, monkeypatch):
+    """A fresh test double for one test (A1111 v1.10.1 unless parametrized with "forge");
+    see the module docstring."""
+    flavour = getattr(request, "param", "a1111")
+    if flavour not in FLAVOURS:
+        raise ValueError(f"no {flavour!r} flavour of the double")
     path_list, path_entries = sys.path, list(sys.path)
     finders = list(sys.meta_path)
-    outside = {name: sys.modules.pop(name) for name in list(sys.modules) if _of_double(name)}
+    outside = {name: sys.modules.pop(name) for name, module in list(sys.modules.items())
+               if _of_double(name, module)}
 
     data_path = tmp_path / "webui"
     data_path.mkdir()
     pip_log = tmp_path / "pip-log.jsonl"
     for variable, value in (("WEBUI_DOUBLE_DATA_DIR", str(data_path)),
-                            ("WEBUI_DOUBLE_PIP_LOG", str(pip_log)), ("COMMANDLINE_ARGS", "")):
+                            ("WEBUI_DOUBLE_PIP_LOG", str(pip_log)), ("COMMANDLINE_ARGS", ""),
+                            ("WEBUI_DOUBLE_FLAVOUR", flavour)):
         monkeypatch.setenv(variable, value)
     for variable in ("WEBUI_DOUBLE_MODELS_DIR", "IGNORE_CMD_ARGS_ERRORS"):
         monkeypatch.delenv(variable, raising=False)
 
-    double = WebUIDouble(data_path, pip_log, monkeypatch)
+    double = WebUIDouble(data_path, pip_log, monkeypatch, flavour)
     sys.path.insert(0, str(DOUBLE_ROOT))
+    if flavour == "forge":
+        sys.path.insert(1, str(DOUBLE_ROOT / "forge"))
     sys.meta_path.insert(0, double._finder)
     try:
         yield double
     finally:
-        for name in [name for name in sys.modules if _of_double(name)]:
+        for name in [name for name, module in list(sys.modules.items())
+                     if _of_double(name, module)]:
             del sys.modules[name]
         double._close()
         sys.modules.update(outside)

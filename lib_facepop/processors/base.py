@@ -35,6 +35,8 @@ class FacePassParams:
     steps: int | None = None
     cfg_scale: float | None = None
     denoising_strength: float | None = None
+    distilled_cfg_scale: float | None = None
+    """Flux's distilled guidance (a host whose jobs have one; others ignore it)."""
     always_on_scripts: bool = True
     """Whether the always-on scripts allowed in a face pass (e.g. ControlNet) run in this
     pass too. The eyes pass turns them off: a face reference (IP-Adapter) or a control

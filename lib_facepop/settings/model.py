@@ -65,7 +65,8 @@ FACE_RESTORERS = tuple(FACE_RESTORATION_LABELS)
 ENHANCE_FILTERS = tuple(ENHANCE_FILTER_LABELS)
 SEED_MODES = tuple(SEED_MODE_LABELS)
 
-SEPARATE_PROCESSING_SETTINGS = ("face_steps", "face_cfg_scale", "face_denoising_strength",
+SEPARATE_PROCESSING_SETTINGS = ("face_steps", "face_cfg_scale", "face_distilled_cfg_scale",
+                                "face_denoising_strength",
                                 "face_prompt", "face_negative_prompt")
 """The settings that act only with ``separate_face_processing`` on (else the face pass takes
 the main job's values)."""
@@ -207,9 +208,12 @@ class FacePopSettings:
         "model spends itself on the face. Only the person is pasted back.",
         GROUP_ADVANCED)
     face_pass_scripts: str = _option(
-        "controlnet", "Scripts in the face pass",
+        "controlnet, integrated", "Scripts in the face pass",
         "Comma-separated names of always-on scripts that also run in the face pass (e.g. "
-        "ControlNet with IP-Adapter). Other face detailers should stay off.",
+        "ControlNet with IP-Adapter). \"integrated\" names Forge's built-in \"... "
+        "Integrated\" scripts (FreeU, SAG, PAG, Dynamic Thresholding, Latent Modifier, "
+        "StyleAlign ...), so faces get what the body got. Other face detailers should "
+        "stay off.",
         GROUP_ADVANCED)
     face_pass_controlnet_units: str = _option(
         "", "ControlNet units only for faces",
@@ -312,6 +316,13 @@ class FacePopSettings:
         512, "Eyes width",
         "Width in pixels of the eyes crop in its pass; its height is half of it.",
         GROUP_EYES, minimum=128, maximum=2048, step=16)
+    # (last, so that the positional API args of the settings before it keep their places)
+    face_distilled_cfg_scale: float = _option(
+        3.5, "Face distilled CFG",
+        "Distilled CFG scale of the face pass, for models that use one (Flux in Forge); "
+        "others ignore it. With separate face processing off the face pass takes the "
+        "job's Distilled CFG Scale.",
+        GROUP_FACE_PASS, minimum=0.0, maximum=30.0, step=0.1)
 
     def __post_init__(self) -> None:
         for spec in option_specs():

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 # Set by FacePop, or by the host's init() because of the mask FacePop gave it (mask and
-# nmask: the latent masks the sampler blends with).
+# nmask: the latent masks the sampler blends with; color_corrections: the colour target
+# FacePop has the host make again from the main pass's images).
 CARRIED_FIELDS = ("init_images", "image_mask", "inpainting_fill", "inpaint_full_res",
                   "inpainting_mask_invert", "overlay_images", "mask_for_overlay", "paste_to",
-                  "mask", "nmask", "script_args")
+                  "mask", "nmask", "color_corrections", "script_args")
 # The user's own mask, how the main pass uses it, and what the host's init() derives from
 # a mask (a later init() without one leaves these as they were).
 MASK_FIELDS = ("image_mask", "inpainting_fill", "inpaint_full_res", "inpainting_mask_invert",

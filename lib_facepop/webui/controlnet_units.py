@@ -6,12 +6,20 @@ must make sense for a face (docs/design.md section 6):
 * Reference units (IP-Adapter, reference-only, revision, style/shuffle, InstantID's face
   embedding) carry a character: they keep their own image, so every face is guided by the
   same references as the main pass. A reference unit without an image of its own uses the
-  main pass's input picture, as it does in the main pass.
+  main pass's input picture, as it does in the main pass. Which units are references:
+  where the host lists its preprocessors (Forge, reForge: modules_forge.shared), the
+  unit's preprocessor says it (its tags, and whether the host crops its picture like an
+  inpaint region: a reference's picture is not pixel aligned); otherwise, and for
+  preprocessors the host doesn't list, the unit's preprocessor and model names.
 * Spatial units (canny, depth, openpose, lineart, tile, ...) map pixels to pixels: each
   face must see its own cut-out, cut exactly like the face (same padding, rotation and
   size). The unit's own image is cut at the face; without one ControlNet takes the pass's
   init image, which IS the face. Since a pass has one control picture per unit, faces
   then go one per pass.
+* A unit's separate masks and canvas layers (A1111: ``mask``/``mask_image``; Forge: the
+  drawn ``image_fg``, ``mask_image`` and ``mask_image_fg``) belong to its uncut picture:
+  they are cut like the face too (a reference unit's region mask as well, which then also
+  makes the faces go one per pass); one FacePop can't read is dropped.
 * "ControlNet units only for faces" (``face_pass_controlnet_units``) names units that act
   only in the face pass; the others then act only in the main pass.
 
@@ -34,11 +42,19 @@ from PIL import Image
 
 log = logging.getLogger(__name__)
 
-# Preprocessors (modules) whose unit guides by a reference picture, not pixel by pixel.
-_REFERENCE_MODULES = ("ip-adapter", "ip_adapter", "reference", "revision", "t2ia_style",
-                      "shuffle", "instant_id_face_embedding", "clip_vision")
+# Parts of preprocessor (module) names whose unit guides by a reference picture, not pixel
+# by pixel: sd-webui-controlnet's ("ip-adapter_clip_sd15", "instant_id_face_embedding",
+# ...) and Forge's / reForge's ("CLIP-ViT-H (IPAdapter)", "InsightFace (InstantID)",
+# "CLIP-G (Revision)", ...); docs/design.md section 6.
+_REFERENCE_MODULES = ("ip-adapter", "ip_adapter", "ipadapter", "reference", "revision",
+                      "t2ia_style", "shuffle", "instant_id_face_embedding", "(instantid)",
+                      "clip_vision", "clipvision", "clip-vit", "clip-g")
 # Models used with no preprocessor that are reference models all the same.
 _REFERENCE_MODELS = ("ip-adapter", "ip_adapter", "ipadapter", "style", "shuffle", "revision")
+# Tags of Forge's preprocessors (modules_forge.supported_preprocessor) for reference kinds.
+_REFERENCE_TAGS = {"ip-adapter", "revision", "reference", "shuffle"}
+# Canvas layers and masks that belong to a unit's picture (A1111's and Forge's fields).
+_LAYERS = ("image_fg", "mask_image_fg", "mask_image", "mask")
 
 ImageCutter = Callable[[np.ndarray], np.ndarray]
 """Cuts a picture of the main pass's size out like one face (RGB uint8 in and out)."""
@@ -83,12 +99,33 @@ def _is_unit(arg: Any) -> bool:
     return isinstance(arg, Mapping) or (hasattr(arg, "enabled") and hasattr(arg, "module"))
 
 
-def is_reference_unit(unit: Any) -> bool:
-    module = str(_field(unit, "module", "none") or "none").lower()
-    if module.startswith(_REFERENCE_MODULES):
+def is_reference_unit(unit: Any, preprocessors: Mapping[str, Any] | None = None) -> bool:
+    """Whether a unit guides by a reference picture. ``preprocessors``: the host's
+    preprocessors by name (Forge's registry), asked first; else the names decide."""
+    module_name = str(_field(unit, "module", "none") or "none")
+    preprocessor = (preprocessors or {}).get(module_name)
+    if preprocessor is not None and module_name.lower() != "none":
+        return _is_reference_preprocessor(preprocessor)
+    module = module_name.lower()
+    if any(part in module for part in _REFERENCE_MODULES):
         return True
     model = str(_field(unit, "model", "") or "").lower()
     return module in ("none", "") and any(name in model for name in _REFERENCE_MODELS)
+
+
+def _is_reference_preprocessor(preprocessor: Any) -> bool:
+    """Forge's preprocessors say what they are: their tags, and whether Forge crops their
+    picture like an "Only masked" inpaint region (pixel aligned: spatial) or not
+    (IP-Adapter, Revision, reference-only, InstantID's face embedding)."""
+    tags = {str(tag).lower() for tag in getattr(preprocessor, "tags", None) or ()}
+    if tags & _REFERENCE_TAGS:
+        return True
+    return getattr(preprocessor, "corp_image_with_a1111_mask_when_in_img2img_inpaint_tab",
+                   True) is False
+
+
+def _has_layers(unit: Any) -> bool:
+    return any(_field(unit, name) is not None for name in _LAYERS)
 
 
 def unit_picture(unit: Any) -> np.ndarray | None:
@@ -120,14 +157,21 @@ class ControlNetUnits:
     args_from: int
     args_to: int
     face_only: frozenset[int]
+    preprocessors: Mapping[str, Any] | None = None
+    """The host's preprocessors by name, where it lists them (Forge), else None."""
 
     @staticmethod
-    def of(p: Any, face_only_setting: str) -> ControlNetUnits | None:
+    def of(p: Any, face_only_setting: str,
+           preprocessors: Mapping[str, Any] | None = None) -> ControlNetUnits | None:
         script = find_controlnet(getattr(p, "scripts", None))
         if script is None or script.args_from is None or script.args_to is None:
             return None
         return ControlNetUnits(script.args_from, script.args_to,
-                               frozenset(parse_unit_numbers(face_only_setting)))
+                               frozenset(parse_unit_numbers(face_only_setting)),
+                               preprocessors)
+
+    def is_reference(self, unit: Any) -> bool:
+        return is_reference_unit(unit, self.preprocessors)
 
     def _units(self, script_args: Sequence[Any]) -> list[tuple[int, Any]]:
         return [(i, arg) for i, arg in enumerate(script_args[self.args_from:self.args_to])
@@ -152,8 +196,9 @@ class ControlNetUnits:
         return self._replaced(script_args, off) if off else script_args
 
     def faces_one_per_pass(self, script_args: Sequence[Any]) -> bool:
-        """Whether a spatial unit acts in the face pass (one control picture per pass)."""
-        return any(not is_reference_unit(unit)
+        """Whether a spatial unit, or a unit with a mask or canvas layer, acts in the face
+        pass (one control picture, one mask per pass)."""
+        return any(not self.is_reference(unit) or _has_layers(unit)
                    for _, unit in self._enabled_in_face_pass(script_args))
 
     def face_pass_args(self, script_args: Sequence[Any], main_picture: np.ndarray,
@@ -168,28 +213,54 @@ class ControlNetUnits:
                 continue
             if self.face_only and i not in self.face_only:
                 changed[i] = _with(unit, enabled=False)
-            elif is_reference_unit(unit):
-                if _field(unit, "image") is None:
-                    changed[i] = _with(unit, image=main_picture)
+            elif self.is_reference(unit):
+                changes = {} if _field(unit, "image") is not None else {"image": main_picture}
+                changes.update(_cut_layers(unit, main_picture.shape[:2], cut_like_the_face))
+                if changes:
+                    changed[i] = _with(unit, **changes)
             elif cut_like_the_face is not None:
                 picture = unit_picture(unit)
                 if picture is not None:
                     cut = cut_like_the_face(_to_size(picture, main_picture.shape[:2]))
-                    changed[i] = _with(unit, image=cut, **_no_mask(unit))
+                    changed[i] = _with(unit, image=cut, **_cut_layers(
+                        unit, main_picture.shape[:2], cut_like_the_face))
         return self._replaced(script_args, changed) if changed else script_args
 
 
-def _no_mask(unit: Any) -> dict[str, None]:
-    """Changes that drop a unit's separate mask (it belongs to the uncut picture)."""
-    names = ("mask", "mask_image")
-    if isinstance(unit, Mapping):
-        return {name: None for name in names if unit.get(name) is not None}
-    return {name: None for name in names if getattr(unit, name, None) is not None}
+def _cut_layers(unit: Any, shape: tuple[int, int],
+                cut_like_the_face: ImageCutter | None) -> dict[str, Any]:
+    """A unit's masks and canvas layers cut like the face (stretched to the main pass's
+    picture first, as its picture is); one FacePop can't read, or any without a cutter (a
+    pass of several faces), is dropped: it belongs to the uncut picture."""
+    changes: dict[str, Any] = {}
+    for name in _LAYERS:
+        layer = _field(unit, name)
+        if layer is None:
+            continue
+        array = _layer_array(layer)
+        if array is None or cut_like_the_face is None:
+            changes[name] = None
+        else:
+            changes[name] = np.ascontiguousarray(cut_like_the_face(_to_size(array, shape)))
+    return changes
+
+
+def _layer_array(layer: Any) -> np.ndarray | None:
+    """A mask or canvas layer as a uint8 array (grey, RGB or RGBA), or None."""
+    if isinstance(layer, Image.Image):
+        layer = np.asarray(layer)
+    if isinstance(layer, np.ndarray) and layer.dtype == np.uint8 and (
+            layer.ndim == 2 or (layer.ndim == 3 and layer.shape[2] in (1, 3, 4))):
+        return layer
+    return None
 
 
 def _to_size(picture: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A control picture stretched to the main pass's picture ("Just resize")."""
+    """A control picture (or a mask, a canvas layer) stretched to the main pass's picture
+    ("Just resize")."""
     height, width = shape
     if picture.shape[:2] == (height, width):
         return picture
-    return np.asarray(Image.fromarray(picture).resize((width, height), Image.LANCZOS))
+    squeezed = picture[:, :, 0] if picture.ndim == 3 and picture.shape[2] == 1 else picture
+    resized = np.asarray(Image.fromarray(squeezed).resize((width, height), Image.LANCZOS))
+    return resized[:, :, None] if squeezed is not picture else resized

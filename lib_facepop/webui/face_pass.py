@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -61,7 +62,9 @@ def script_allowed(script: Any, allowed: set[str]) -> bool:
     extension_folder = path.rsplit("/scripts/", 1)[0].rsplit("/", 1)[-1] if "/scripts/" in path \
         else ""
     names = {title, stem, extension_folder}
-    return any(name in names or name in title for name in allowed)
+    # the parts of the file's and the folder's names too ("sag" for sd_forge_sag/forge_sag)
+    parts = {part for name in (stem, extension_folder) for part in re.split(r"[-_. ]+", name)}
+    return any(name in names or name in title or name in parts for name in allowed)
 
 
 def is_builtin_comments(script: Any) -> bool:
@@ -202,6 +205,13 @@ class WebUIFacePass:
             "height": height,
             "denoising_strength": self._denoising(params),
         }
+        # Forge: Flux's "Distilled CFG Scale" (docs/design.md section 4a), the face pass's
+        # own with separate face processing, else the job's; A1111 jobs have no such field
+        # (and would refuse it).
+        if hasattr(p, "distilled_cfg_scale"):
+            fields["distilled_cfg_scale"] = (
+                params.distilled_cfg_scale if params.distilled_cfg_scale is not None
+                else p.distilled_cfg_scale)
         nested = self.processing.StableDiffusionProcessingImg2Img(
             sd_model=p.sd_model,
             outpath_samples=p.outpath_samples,

@@ -43,7 +43,6 @@ from lib_facepop.webui.job import (
     is_copy_of_a_running_job,
     job_of,
 )
-from lib_facepop.webui.outer_scripts import set_aside
 from lib_facepop.webui.txt2img import Txt2ImgJob
 from lib_facepop.webui.xyz import apply_xyz_overrides
 
@@ -106,6 +105,9 @@ class FacePopJob(FaceJob):
         self.slots: list[_Slot] = []
         self.user_mask: np.ndarray | None = None
         self.planned_per_batch = 0
+        self.user_mask_for_overlay: Any = None
+        """The host's mask for the overlay as the user's own mask made it (None: no mask)."""
+        self.user_overlay_mask_known = False
 
     # --- hooks ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -116,6 +118,10 @@ class FacePopJob(FaceJob):
         """Face passes for a batch. If those of the first batch fail, the job is put back
         as it was (and prepared again); if a later batch's fail, it keeps the faces of the
         batch before."""
+        if batch_number == 0 and not self.user_overlay_mask_known:
+            # The host's first init() made it from the user's mask, before FacePop's.
+            self.user_mask_for_overlay = getattr(self.p, "mask_for_overlay", None)
+            self.user_overlay_mask_known = True
         if self.failed or self.stopped:
             self._add_jobs(-self.planned_per_batch)  # passes that will not run
             return
@@ -126,6 +132,12 @@ class FacePopJob(FaceJob):
             # No face, but units only for faces: ControlNet must hook the main pass without
             # them (its process may have run before FacePop's).
             self._guarded(self._hook_main_pass_again, on_failure=None)
+
+    def mask_overlay(self, mask_args: Any) -> None:
+        """"Return mask" / "Save mask" give the user the mask of their own job, never
+        FacePop's protection of the faces (docs/design.md section 4, item 20)."""
+        if self.user_overlay_mask_known:
+            mask_args.mask_for_overlay = self.user_mask_for_overlay
 
     # --- steps ----------------------------------------------------------------------------
     def _start(self) -> None:
@@ -155,7 +167,7 @@ class FacePopJob(FaceJob):
         p = self.p
         composites: list[np.ndarray] = []
         face_mask: np.ndarray | None = None
-        with set_aside(p):
+        with self._set_aside():
             for slot in self.slots:
                 composite, mask = self._process_slot(slot, batch_number)
                 composites.append(composite)
@@ -170,8 +182,14 @@ class FacePopJob(FaceJob):
         self._prepare_main_pass()
 
     def _prepare_main_pass(self) -> None:
-        """The WebUI's own preparation of the main pass (init images, mask), again."""
+        """The WebUI's own preparation of the main pass (init images, mask), again. With
+        "Apply color correction to img2img results" on, the host's colour target is made
+        again too, from the images the main pass starts from (a second init() would keep
+        the first one's, made from the pictures before the face pass; docs/design.md
+        section 4, item 19)."""
         p = self.p
+        if getattr(p, "color_corrections", None) is not None:
+            p.color_corrections = None
         with self.host.autocast():
             p.init(p.all_prompts, p.all_seeds, p.all_subseeds)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from lib_facepop.notices import Notices
 from lib_facepop.tools import FaceTools
@@ -34,6 +36,31 @@ def _token_merging_of_the_job(p: object) -> None:
     sd_models.apply_token_merging(p.sd_model, p.get_token_merging_ratio())
 
 
+def _leave_token_merging(p: object) -> None:
+    """Forge: nothing to put back (each sampling patches its own copy of the model)."""
+
+
+def _forge_registry() -> Any | None:
+    """Forge's (and reForge's) modules_forge.shared, or None in A1111."""
+    try:
+        return importlib.import_module("modules_forge.shared")
+    except ImportError:
+        return None
+
+
+def unet_patched_per_sampling(sd_model: object) -> bool:
+    """Whether the host patches a fresh copy of the model objects for every sampling
+    (Forge's engine: forge_objects made from forge_objects_original per batch)."""
+    return hasattr(sd_model, "forge_objects_original")
+
+
+def controlnet_preprocessors() -> Mapping[str, Any] | None:
+    """The host's ControlNet preprocessors by name (Forge's registry), or None."""
+    registry = _forge_registry()
+    found = getattr(registry, "supported_preprocessors", None)
+    return found if isinstance(found, Mapping) else None
+
+
 def _face_tools_of_the_host(notices: Notices) -> FaceTools:
     """The WebUI's face restorers and upscalers as they are now (no model is loaded)."""
     from modules import shared
@@ -60,6 +87,7 @@ def host_services() -> HostServices:
     # Forge builds without devices.autocast
     autocast = getattr(devices, "autocast", None) or contextlib.nullcontext
     cmd_opts = shared.cmd_opts
+    per_sampling = unet_patched_per_sampling(getattr(shared, "sd_model", None))
     return HostServices(
         processing=processing,
         images=images,
@@ -71,9 +99,11 @@ def host_services() -> HostServices:
                            or DEFAULT_MAX_FACE_BATCH),
         autocast=autocast,
         quiet_nested_pass=lambda: _without_prompt_history(cmd_opts),
-        token_merging=_token_merging_of_the_job,
+        token_merging=_leave_token_merging if per_sampling else _token_merging_of_the_job,
         free_memory=getattr(devices, "torch_gc", None),
         face_tools=_face_tools_of_the_host,
+        unet_patched_per_sampling=per_sampling,
+        controlnet_preprocessors=controlnet_preprocessors(),
     )
 
 

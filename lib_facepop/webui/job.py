@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,7 @@ from lib_facepop.webui.face_pass import (
     WebUIFacePass,
     allowed_script_names,
 )
-from lib_facepop.webui.outer_scripts import set_aside
+from lib_facepop.webui.outer_scripts import hook_main_pass_again, set_aside
 from lib_facepop.webui.outputs import WebUIOutputs
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,12 @@ class HostServices:
     face_tools: Callable[[Notices], FaceTools] = field(default=_no_tools)
     """The host's face restorers and upscalers, made once per job (they say what goes
     wrong through the job's Notices)."""
+    unet_patched_per_sampling: bool = False
+    """Forge (and reForge): every sampling patches a fresh copy of the model objects, so
+    scripts keep no hook on the UNet between samplings, only their own state, and token
+    merging needs no putting back (docs/design.md section 4a)."""
+    controlnet_preprocessors: Mapping[str, Any] | None = None
+    """The host's ControlNet preprocessors by name, where it lists them (Forge)."""
 
 
 class PerImageInfotext:
@@ -126,7 +132,8 @@ class FaceJob:
         self.host = host
         self.carried = CarriedFields.capture(p)
         self.user_args = p.script_args
-        self.controlnet = ControlNetUnits.of(p, settings.face_pass_controlnet_units)
+        self.controlnet = ControlNetUnits.of(p, settings.face_pass_controlnet_units,
+                                             host.controlnet_preprocessors)
         self.failed = False
         self.stopped = False
         self.ended = False
@@ -150,6 +157,9 @@ class FaceJob:
 
     def postprocess_image(self, pp: Any) -> None:
         """From ``postprocess_image``."""
+
+    def mask_overlay(self, mask_args: Any) -> None:
+        """From ``postprocess_maskoverlay`` (the mask the host returns or saves)."""
 
     def end(self) -> None:
         """Put back what FacePop changed on the job's `p`, and forget the job."""
@@ -237,11 +247,13 @@ class FaceJob:
             self.masks_info.values[item] = ", ".join(sources)
 
     def _hook_main_pass_again(self) -> None:
-        """The job's stateful scripts closed and opened again: ControlNet hooks the main
-        pass without the units only for faces (its process may have run before
-        FacePop's)."""
-        with set_aside(self.p):
-            pass
+        """ControlNet takes the main pass's units again, without the units only for faces
+        (its process may have run before FacePop's)."""
+        hook_main_pass_again(self.p, self.host.unet_patched_per_sampling)
+
+    def _set_aside(self) -> contextlib.AbstractContextManager[None]:
+        """The job's stateful scripts set aside around a face pass (outer_scripts.py)."""
+        return set_aside(self.p, self.host.unet_patched_per_sampling)
 
     # --- progress ---------------------------------------------------------------------------
     def planned_passes(self, analysed: PreparedImage) -> int:

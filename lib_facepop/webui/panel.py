@@ -62,7 +62,8 @@ LAYOUT: tuple[tuple[str | None, tuple[tuple[str, ...], ...]], ...] = (
     )),
     ("Face pass", (
         ("separate_face_processing", "face_seed_mode"),
-        ("face_steps", "face_cfg_scale", "face_denoising_strength"),
+        ("face_steps", "face_cfg_scale", "face_distilled_cfg_scale"),
+        ("face_denoising_strength",),
         ("face_prompt",),
         ("face_negative_prompt",),
     )),

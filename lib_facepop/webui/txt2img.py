@@ -32,7 +32,6 @@ from PIL import Image
 from lib_facepop.face_pass import MainJob
 from lib_facepop.processors import IdentityProcessor
 from lib_facepop.webui.job import FaceJob
-from lib_facepop.webui.outer_scripts import set_aside
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +70,7 @@ class Txt2ImgJob(FaceJob):
         self._add_jobs(self.planned_passes(analysed))
         main = MainJob(prompt=p.prompts[index], negative_prompt=p.negative_prompts[index],
                        seed=int(p.seeds[index]))
-        with set_aside(p):
+        with self._set_aside():
             result = self._face_pass(analysed, source, item, main, int(p.subseeds[index]))
         if result is None:
             return

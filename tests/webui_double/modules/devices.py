@@ -16,6 +16,13 @@ without_autocast = autocast
 
 
 def torch_gc():
-    """Nothing to do: in the double's memory model (processing.limit_sampler_memory), what
-    nothing refers to any more is free already, and what is still referred to (a traceback's
-    tensors) torch_gc() cannot free in the host either."""
+    """Forge: backend.memory_management.soft_empty_cache(). A1111: nothing to do: in the
+    double's memory model (processing.limit_sampler_memory), what nothing refers to any
+    more is free already, and what is still referred to (a traceback's tensors)
+    torch_gc() cannot free in the host either."""
+    from modules.double_flavour import FORGE
+
+    if FORGE:
+        from backend import memory_management
+
+        memory_management.soft_empty_cache()

@@ -17,13 +17,14 @@ folder (only when that folder has masks; an image without one is skipped), width
 height from "Resize by", an output folder with its override settings; then the selected
 script runs, or process_images(p). The results are gathered up to
 opts.img2img_batch_show_results_limit. Reading parameters from PNG info is left out.
+Forge: Processed.extra_images follow the images.
 """
 
 import html
 import os
 from pathlib import Path
 
-from PIL import ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from modules import images, processing, scripts, shared
 from modules.infotext_utils import create_override_settings_dict
@@ -95,7 +96,7 @@ def img2img(id_task: str, request, mode: int, prompt: str, negative_prompt: str,
     shared.total_tqdm.clear()  # (the progress bar stub)
 
     info_js = outcome.js()
-    shown = [] if settings.do_not_show_images else outcome.images
+    shown = [] if settings.do_not_show_images else outcome.images + _extra_images(outcome)
     return shown, info_js, _as_html(outcome.info), _as_html(outcome.comments, "comments")
 
 
@@ -156,3 +157,12 @@ def process_batch(p, input, output_dir, inpaint_mask_dir, args, to_scale=False, 
             limit_reached = True
             results.images, results.infotexts = results.images[:limit], results.infotexts[:limit]
     return results
+
+
+def _extra_images(outcome):
+    """Forge shows Processed.extra_images (ControlNet's maps) after the images; A1111 has
+    none."""
+    from modules.double_flavour import FORGE
+
+    return [x if isinstance(x, Image.Image) else Image.fromarray(x)
+            for x in outcome.extra_images] if FORGE else []

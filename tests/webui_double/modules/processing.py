@@ -16,12 +16,19 @@ Skip/Interrupt handling, then per image: face restoration when p.restore_faces
 a copy saved first with opts.save_images_before_face_restoration), postprocess_image,
 the overlay, the image's infotext made AFTER postprocess_image (create_infotext with the
 batch's lists and the image's index within the batch; p.iteration is the batch number),
-saving; infotexts ("Token merging ratio" when not 0), the grid rule.
+the mask-overlay hook (postprocess_maskoverlay), colour correction (p.color_corrections,
+opts.img2img_color_correction; a copy saved first with save_images_before_color_correction),
+saving; "Return mask" / "Save mask" and their composites (opts.return_mask, save_mask,
+return_mask_composite, save_mask_composite: the mask for the overlay, appended to the
+outputs after its image, "-mask" / "-mask-composite" files); p.color_corrections set to
+None when the batches end; infotexts ("Token merging ratio" when not 0), the grid rule.
 Img2Img init(): binary mask, "Inpaint not masked", Gaussian blur with the host's kernel
 sizes, "Only masked" crop region (blank mask: whole picture) or whole-picture mask with
 mask_for_overlay = clip(2 * mask), overlays, flattening, resizing, "fill", and the batch
-rule (1 image: repeated; up to batch_size: batch_size lowered; more: RuntimeError). A
-second init() without a mask leaves the earlier mask state in place, as in the host.
+rule (1 image: repeated; up to batch_size: batch_size lowered; more: RuntimeError); with
+opts.img2img_color_correction and no p.color_corrections yet, one colour-correction target
+per prepared init image (repeated like the image). A second init() without a mask leaves
+the earlier mask state in place, and keeps the colour corrections it finds, as in the host.
 Txt2Img: the UI's fields; with enable_hr, init() writes "Denoising strength", "Hires
 upscale" (or "Hires resize"), "Hires steps", "Hires upscaler", refuses an upscaler name
 that is neither in shared.sd_upscalers nor a "Latent" mode, and doubles state.job_count
@@ -43,9 +50,10 @@ Skip or Interrupt set comes out unchanged (txt2img: the picture, or mid grey). "
 noise" is seeded uniform noise, "latent nothing" grey 128; resize_mode 3 resizes after
 batching. Each sampled batch passes once through the UNet's forward()
 (shared.sd_model.model.diffusion_model) before the mask blend, so a script that hooks the
-UNet (as ControlNet does) changes what comes out. Left out: colour correction, refiner,
-the firstpass_image of "Upscale" in the txt2img gallery, before_hr, extra networks (their
-<tags> are only removed), VAE, conds.
+UNet (as ControlNet does) changes what comes out. Left out: the luminosity blend of
+colour correction (the histogram match is kept), refiner, the firstpass_image of
+"Upscale" in the txt2img gallery, before_hr, extra networks (their <tags> are only
+removed), VAE, conds.
 
 Out of memory, as in the host: a sampler that runs out of GPU memory raises torch's
 OutOfMemoryError (a RuntimeError; other backends raise a plain RuntimeError whose message
@@ -55,7 +63,28 @@ the exception leaves process_images after its finally (override settings put bac
 the failed batch had allocated stays allocated for as long as its traceback is alive
 (tensors in the frames); devices.torch_gc() frees only what nothing holds. The double
 calls devices.torch_gc() where process_images_inner does (at its start, after each batch).
-See limit_sampler_memory().
+See limit_sampler_memory(). Forge: a batch that needs more than is free is first tried
+again with its attention sliced (Forge's attention catches the OOM, empties the cache and
+slices into more steps, printing "out of memory error, ..."): here that needs half as much;
+only what does not fit even then raises torch.cuda.OutOfMemoryError (Forge's
+memory_management.OOM_EXCEPTION), which leaves process_images as in A1111.
+
+Forge flavour (modules/double_flavour.py), where Forge's processing.py differs: jobs have
+distilled_cfg_scale (3.5; txt2img and img2img also hr_distilled_cfg) and
+extra_result_images (what scripts add: the ControlNet maps; Processed.extra_images, which
+the UI and the API put after the images); "Distilled CFG Scale" goes into the infotext when
+the model uses it (sd_model.use_distilled_cfg_scale, Flux); process_images applies no
+token merging: every batch starts from a shallow copy of the model objects as loaded
+(sd_model.forge_objects = forge_objects_original.shallow_copy(), before
+before_process_batch), then of forge_objects_after_applying_lora (after the batch's extra
+networks), and sample() makes yet another copy, patches token merging onto it
+(sd_models.apply_token_merging) and calls every always-on script's
+process_before_every_sampling (also before the hires pass), so a script's UNet patch lives
+for one sampling; the painter runs the batch through that copy's UNet patcher
+(backend/patcher/unet.py) instead of a forward() hook; postprocess_batch_list follows
+postprocess_batch; PostprocessImageArgs carry the image's index in the job; the process log
+records the distilled CFG scale of each job, and per batch the token merging ratio and the
+UNet patches its sampling ran with (unet_patches).
 
 Test scaffolding: expected_colour(), process_images_log, reset_process_images_log(),
 limit_sampler_memory(), set_txt2img_picture().
@@ -86,6 +115,7 @@ from modules import (
     sd_samplers,
     shared,
 )
+from modules.double_flavour import FORGE
 
 opts, state = shared.opts, shared.state
 
@@ -102,7 +132,9 @@ scheduler, image_mask_given, inpaint_full_res, alwayson_scripts (titles), is_api
 per batch that was sampled, its batch_number, prompts, seeds, skipped (Skip or Interrupt
 was set, so it came out unchanged), token_merging_ratio (applied to the model while it
 was sampled), and image_mask_given and inpaint_full_res as they were then (a script may
-change them and run p.init() again in before_process_batch); a batch whose sampling
+change them and run p.init() again in before_process_batch), color_correction_targets
+(None without colour correction, else per target the index of the p.init_images item it
+was made from as the batch sampled, -1 for another picture); a batch whose sampling
 raised is listed too; error: None, or "<type>: <message>" of the exception that left
 process_images()."""
 
@@ -154,6 +186,12 @@ def _allocate_for_sampling(p, items):
     free = budget - sum(a.pixels for a in list(_allocations))
     if needed <= free:
         return _Allocation(needed)
+    if FORGE and _sampler_memory["error"] is None and needed // 2 <= free:
+        # Forge's attention (backend/attention.py) catches the OOM, empties the cache and
+        # slices the attention into more steps: here it then needs half as much.
+        print("out of memory error, emptying cache and trying again")
+        print("out of memory error, increasing steps and trying again 2")
+        return _Allocation(needed // 2)
     held = _Allocation(max(free, 0))  # noqa: F841 (kept alive by this frame in the traceback)
     make = _sampler_memory["error"] or _out_of_memory_error
     raise make(f"CUDA out of memory. Tried to allocate {needed - max(free, 0)} pixels. "
@@ -191,6 +229,7 @@ def _describe(p, entry):
     hires = getattr(p, "enable_hr", False)
     entry.update(mode="img2img" if hasattr(p, "init_images") else "txt2img",
                  hires_size=(p.hr_upscale_to_x, p.hr_upscale_to_y) if hires else None)
+    entry.update(distilled_cfg_scale=getattr(p, "distilled_cfg_scale", None))
     entry.update(n_init_images=len(getattr(p, "init_images", None) or []),
                  prompts=list(p.all_prompts), negative_prompts=list(p.all_negative_prompts),
                  seeds=list(p.all_seeds), subseeds=list(p.all_subseeds),
@@ -240,6 +279,23 @@ def fix_seed(p):
 def program_version():
     tag = launch_utils.git_tag()
     return None if tag == "<none>" else tag
+
+
+def setup_color_correction(image):
+    """The colour-correction target of an image: its pixels in LAB (as the host's)."""
+    return cv2.cvtColor(np.asarray(image.copy()), cv2.COLOR_RGB2LAB)
+
+
+def apply_color_correction(correction, original_image):
+    """The host's "Apply color correction to img2img results": the image's LAB histograms
+    matched to the target's, then its luminosity blended back (Image.blend in the host's
+    "luminosity" mode is left out: the double keeps the matched picture)."""
+    from skimage import exposure
+
+    matched = exposure.match_histograms(
+        cv2.cvtColor(np.asarray(original_image), cv2.COLOR_RGB2LAB), correction, channel_axis=2)
+    return Image.fromarray(cv2.cvtColor(matched, cv2.COLOR_LAB2RGB).astype("uint8")).convert(
+        "RGB")
 
 
 class ImageRNG:
@@ -308,6 +364,8 @@ class StableDiffusionProcessing:
     token_merging_ratio: float = 0
     token_merging_ratio_hr: float = 0
     comments: dict = None
+    if FORGE:  # Forge: Flux's guidance ("Distilled CFG Scale"), used by distilled models only
+        distilled_cfg_scale: float = 3.5
 
     # Set while the job runs. (The host declares these as init=False fields.)
     scripts_value = script_args_value = sampler = rng = paste_to = user = None
@@ -316,8 +374,11 @@ class StableDiffusionProcessing:
     sd_model_name = sd_model_hash = sd_vae_name = sd_vae_hash = None  # (no VAE file is loaded)
     scripts_setup_complete = is_api = is_using_inpainting_conditioning = False
     iteration = 0
+    color_corrections = None  # (an init=False field in the host)
 
     def __post_init__(self):
+        if FORGE:
+            self.extra_result_images = []  # Forge: added to the outputs after the images
         self.comments, self.styles = {}, self.styles or []
         for name in ("extra_generation_params", "override_settings"):
             setattr(self, name, getattr(self, name) or {})
@@ -388,8 +449,9 @@ def _first(value):
 class Processed:
     def __init__(self, p: StableDiffusionProcessing, images_list, seed=-1, info="", subseed=None,
                  all_prompts=None, all_negative_prompts=None, all_seeds=None, all_subseeds=None,
-                 index_of_first_image=0, infotexts=None, comments=""):
+                 index_of_first_image=0, infotexts=None, comments="", extra_images_list=()):
         self.images, self.info, self.index_of_first_image = images_list, info, index_of_first_image
+        self.extra_images = extra_images_list  # (Forge's; A1111 has none)
         for name in ("subseed_strength", "width", "height", "sampler_name", "cfg_scale", "steps",
                      "batch_size", "restore_faces", "sd_model_name", "sd_model_hash", "styles",
                      "seed_resize_from_w", "seed_resize_from_h", "extra_generation_params",
@@ -447,7 +509,10 @@ def create_infotext(p, all_prompts, all_seeds, all_subseeds, comments=None, iter
     resized = p.seed_resize_from_w > 0 and p.seed_resize_from_h > 0
     pairs = [
         ("Steps", p.steps), ("Sampler", p.sampler_name), ("Schedule type", p.scheduler),
-        ("CFG scale", p.cfg_scale), ("Image CFG scale", getattr(p, "image_cfg_scale", None)),
+        ("CFG scale", p.cfg_scale),
+        ("Distilled CFG Scale", p.distilled_cfg_scale
+         if FORGE and getattr(p.sd_model, "use_distilled_cfg_scale", False) else None),
+        ("Image CFG scale", getattr(p, "image_cfg_scale", None)),
         ("Seed", p.all_seeds[0] if use_main_prompt else all_seeds[index]),
         ("Face restoration", opts.face_restoration_model if p.restore_faces else None),
         ("Size", f"{p.width}x{p.height}"),
@@ -517,13 +582,28 @@ def _process_with_overrides(p):
             overrides.pop("sd_model_checkpoint", None)  # unknown: stay on the loaded model
         for key, value in overrides.items():
             opts.set(key, value, is_api=True, run_callbacks=False)
-        sd_models.apply_token_merging(p.sd_model, p.get_token_merging_ratio())
+        if not FORGE:  # (Forge patches each sampling's copy of the model in sample())
+            sd_models.apply_token_merging(p.sd_model, p.get_token_merging_ratio())
         sd_samplers.fix_p_invalid_sampler_and_scheduler(p)  # unknown names: the defaults
         return process_images_inner(p)
     finally:
-        sd_models.apply_token_merging(p.sd_model, 0)
+        if not FORGE:
+            sd_models.apply_token_merging(p.sd_model, 0)
         for key, value in previous.items() if p.override_settings_restore_afterwards else ():
             setattr(opts, key, value)
+
+
+def _colour_targets(p):
+    """For the log: per colour-correction target of the batch, the index of the init image
+    (as init() prepares it at the job's size) it was made from, -1 for another picture;
+    None without colour correction."""
+    if p.color_corrections is None:
+        return None
+    made = [setup_color_correction(images.resize_image(
+        p.resize_mode, images.flatten(x, opts.img2img_background_color), p.width, p.height))
+        for x in getattr(p, "init_images", None) or []]
+    return [next((k for k, target in enumerate(made) if np.array_equal(target, given)), -1)
+            for given in p.color_corrections]
 
 
 def _batch_kwargs(p, n):
@@ -573,6 +653,8 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
         part = slice(n * p.batch_size, (n + 1) * p.batch_size)
         p.prompts, p.negative_prompts = p.all_prompts[part], p.all_negative_prompts[part]
         p.seeds, p.subseeds = p.all_seeds[part], p.all_subseeds[part]
+        if FORGE:  # each batch starts from the model as loaded
+            model.forge_objects = model.forge_objects_original.shallow_copy()
         p.rng = ImageRNG((4, p.height // 8, p.width // 8), p.seeds, subseeds=p.subseeds,
                          subseed_strength=p.subseed_strength)
         if runner is not None:
@@ -580,6 +662,8 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
         if not p.prompts:
             break
         p.prompts = [re.sub(r"<\w+:[^>]+>", "", text) for text in p.prompts]  # extra networks
+        if FORGE:  # (the batch's LoRAs would be on forge_objects_after_applying_lora)
+            model.forge_objects = model.forge_objects_after_applying_lora.shallow_copy()
         if runner is not None:
             runner.process_batch(p, **_batch_kwargs(p, n))
         if n == 0 and not shared.cmd_opts.no_prompt_history:
@@ -593,10 +677,15 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
             "skipped": bool(state.skipped or state.interrupted),
             "token_merging_ratio": shared.sd_model.applied_token_merged_ratio,
             "image_mask_given": getattr(p, "image_mask", None) is not None,
-            "inpaint_full_res": getattr(p, "inpaint_full_res", None)})
+            "inpaint_full_res": getattr(p, "inpaint_full_res", None),
+            "color_correction_targets": _colour_targets(p)})
         latents = p.sample(conditioning=None, unconditional_conditioning=None, seeds=p.seeds,
                            subseeds=p.subseeds, subseed_strength=p.subseed_strength,
                            prompts=p.prompts)
+        if FORGE:
+            unet = shared.sd_model.forge_objects.unet
+            entry["batches"][-1].update(token_merging_ratio=unet.token_merging_ratio,
+                                        unet_patches=unet.patch_names)
         levels = np.clip(np.floor(np.asarray(latents, dtype=np.float64) + 0.5), 0, 255)
         decoded = np.moveaxis(levels, 3, 1).astype(np.float32) / 255.0  # (B, 3, H, W) in 0..1
         del latents
@@ -605,6 +694,10 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
         if runner is not None:
             runner.postprocess_batch(p, decoded, batch_number=n)
             p.prompts, p.negative_prompts = p.all_prompts[part], p.all_negative_prompts[part]
+            if FORGE:
+                batch_list = scripts.PostprocessBatchListArgs(list(decoded))
+                runner.postprocess_batch_list(p, batch_list, batch_number=n)
+                decoded = batch_list.images
 
         to_disk = p.save_samples()
         for i, sample in enumerate(decoded):
@@ -618,12 +711,26 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
                 pixels = face_restoration.restore_faces(pixels)
             image = Image.fromarray(pixels)
             if runner is not None:
-                hook_args = scripts.PostprocessImageArgs(image)
+                hook_args = (scripts.PostprocessImageArgs(image, i + p.iteration * p.batch_size)
+                             if FORGE else scripts.PostprocessImageArgs(image))
                 runner.postprocess_image(p, hook_args)
                 image = hook_args.image
+            mask_for_overlay = getattr(p, "mask_for_overlay", None)
             overlays = p.overlay_images if opts.overlay_inpaint else None
             overlay = overlays[i] if overlays is not None and i < len(overlays) else None
-            image = apply_overlay(image, p.paste_to, overlay)[0]
+            if runner is not None:
+                mask_args = scripts.PostProcessMaskOverlayArgs(i, mask_for_overlay, overlay)
+                runner.postprocess_maskoverlay(p, mask_args)
+                mask_for_overlay, overlay = mask_args.mask_for_overlay, mask_args.overlay_image
+            corrections = p.color_corrections
+            if corrections is not None and i < len(corrections):
+                if to_disk and opts.save_images_before_color_correction:
+                    images.save_image(apply_overlay(image, p.paste_to, overlay)[0],
+                                      p.outpath_samples, "", p.seeds[i], p.prompts[i],
+                                      opts.samples_format, info=text_of(i), p=p,
+                                      suffix="-before-color-correction")
+                image = apply_color_correction(corrections[i], image)
+            image, underneath = apply_overlay(image, p.paste_to, overlay)
             text = text_of(i)
             if to_disk:
                 images.save_image(image, p.outpath_samples, "", p.seeds[i], p.prompts[i],
@@ -632,9 +739,12 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
                 image.info.update(parameters=text)
             texts.append(text)
             outputs.append(image)
+            if mask_for_overlay is not None:
+                _mask_outputs(p, i, mask_for_overlay, image, underneath, text, to_disk, outputs)
 
     if not texts:
         texts.append(Processed(p, []).infotext(p, 0))
+    p.color_corrections = None
     first_image = 0
     wants_grid = (opts.return_grid or opts.grid_save) and not p.do_not_save_grid
     if wants_grid and (len(outputs) >= 2 or not opts.grid_only_if_multiple):
@@ -652,10 +762,33 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
                               short_filename=not opts.grid_extended_filename)
 
     result = Processed(p, outputs, seed=p.all_seeds[0], info=texts[0], subseed=p.all_subseeds[0],
-                       index_of_first_image=first_image, infotexts=texts)
+                       index_of_first_image=first_image, infotexts=texts,
+                       extra_images_list=p.extra_result_images if FORGE else ())
     if runner is not None:
         runner.postprocess(p, result)
     return result
+
+
+def _mask_outputs(p, i, mask_for_overlay, image, underneath, text, to_disk, outputs):
+    """"Save mask" / "Return mask" (the mask for the overlay as an RGB picture, "-mask") and
+    their composite versions (what the model drew, cut out by that mask, "-mask-composite"),
+    after the image itself, as the host does for every image of a job that has one."""
+    if opts.return_mask or opts.save_mask:
+        picture = mask_for_overlay.convert("RGB")
+        if to_disk and opts.save_mask:
+            images.save_image(picture, p.outpath_samples, "", p.seeds[i], p.prompts[i],
+                              opts.samples_format, info=text, p=p, suffix="-mask")
+        if opts.return_mask:
+            outputs.append(picture)
+    if opts.return_mask_composite or opts.save_mask_composite:
+        cut = images.resize_image(2, mask_for_overlay, image.width, image.height).convert("L")
+        composite = Image.composite(underneath.convert("RGBA").convert("RGBa"),
+                                    Image.new("RGBa", image.size), cut).convert("RGBA")
+        if to_disk and opts.save_mask_composite:
+            images.save_image(composite, p.outpath_samples, "", p.seeds[i], p.prompts[i],
+                              opts.samples_format, info=text, p=p, suffix="-mask-composite")
+        if opts.return_mask_composite:
+            outputs.append(composite)
 
 
 def _blur(mask, sigma_x, sigma_y):
@@ -698,6 +831,8 @@ class StableDiffusionProcessingImg2Img(StableDiffusionProcessing):
     initial_noise_multiplier: float = None
     latent_mask: Image = None
     force_task_id: str = None
+    if FORGE:
+        hr_distilled_cfg: float = 3.5  # (Forge keeps it on img2img jobs for cached params)
 
     image_mask = nmask = mask_for_overlay = init_latent = None  # set by __post_init__, init()
 
@@ -729,6 +864,11 @@ class StableDiffusionProcessingImg2Img(StableDiffusionProcessing):
         latent_mask = mask if self.latent_mask is None else self.latent_mask
 
         fill = self.inpainting_fill if mask is not None else 1  # 1: "original"
+        # Colour correction is set up from the images only when nothing set it before (a
+        # second init() keeps the first one's, and Loopback sets its own).
+        add_color_corrections = opts.img2img_color_correction and self.color_corrections is None
+        if add_color_corrections:
+            self.color_corrections = []
         prepared = []
         for source in self.init_images:
             picture = images.flatten(source, opts.img2img_background_color)
@@ -743,6 +883,8 @@ class StableDiffusionProcessingImg2Img(StableDiffusionProcessing):
                 picture = images.resize_image(2, picture.crop(region), self.width, self.height)
             if fill != 1:
                 picture = masking.fill(picture, latent_mask)
+            if add_color_corrections:
+                self.color_corrections.append(setup_color_correction(picture))
             prepared.append(np.asarray(picture, dtype=np.float32))
         if fill == 0:
             notes["Masked content"] = "fill"
@@ -801,9 +943,11 @@ class StableDiffusionProcessingImg2Img(StableDiffusionProcessing):
         if count > 1 and count > self.batch_size:
             raise RuntimeError(f"bad number of images passed: {count}; "
                                f"expecting {self.batch_size} or less")
-        if count == 1:  # the one image (and its overlay) for every item of the batch
+        if count == 1:  # the one image (its overlay, its colours) for every item of the batch
             batch = np.stack(prepared * self.batch_size)
             self.overlay_images = self.overlay_images and self.overlay_images * self.batch_size
+            if self.color_corrections is not None and len(self.color_corrections) == 1:
+                self.color_corrections = self.color_corrections * self.batch_size
         else:
             self.batch_size, batch = count, np.array(prepared)  # fails for mixed sizes
         if self.resize_mode == 3:  # "latent upscale": sized after batching
@@ -819,6 +963,8 @@ class StableDiffusionProcessingImg2Img(StableDiffusionProcessing):
 
     def sample(self, conditioning, unconditional_conditioning, seeds, subseeds, subseed_strength,
                prompts):
+        if FORGE:
+            _before_every_sampling(self, self.get_token_merging_ratio())
         noise_seeds, multiplier = self.rng.next(), self.initial_noise_multiplier
         if multiplier != 1.0:
             self.extra_generation_params["Noise multiplier"] = multiplier
@@ -850,9 +996,27 @@ def _paint(p, noise_seeds, prompts):
         seed = noise_seeds[min(i, len(noise_seeds) - 1)]
         colour = expected_colour(seed, prompts[min(i, len(prompts) - 1)])
         painted[i] = init[i] * (1.0 - strength) + np.asarray(colour, dtype=np.float64) * strength
-    painted = np.asarray(shared.sd_model.model.diffusion_model.forward(painted), dtype=np.float64)
+    painted = np.asarray(_unet_forward(painted), dtype=np.float64)
     state.sampling_step = p.steps
     return painted
+
+
+def _unet_forward(batch):
+    """A1111: the UNet's forward() (scripts hook it); Forge: the sampling's patched copy."""
+    if FORGE:
+        return shared.sd_model.forge_objects.unet.apply(batch)
+    return shared.sd_model.model.diffusion_model.forward(batch)
+
+
+def _before_every_sampling(p, token_merging_ratio):
+    """Forge's sample(): a fresh copy of the model objects (after the batch's LoRAs), token
+    merging patched onto it, then every always-on script's process_before_every_sampling."""
+    model = shared.sd_model
+    model.forge_objects = model.forge_objects_after_applying_lora.shallow_copy()
+    sd_models.apply_token_merging(model, token_merging_ratio)
+    if p.scripts is not None:
+        p.scripts.process_before_every_sampling(p, x=getattr(p, "init_latent", None), noise=None,
+                                                c=None, uc=None)
 
 
 LATENT_UPSCALE_MODES = ("Latent", "Latent (antialiased)", "Latent (bicubic)",
@@ -878,6 +1042,8 @@ class StableDiffusionProcessingTxt2Img(StableDiffusionProcessing):
     hr_prompt: str = ""
     hr_negative_prompt: str = ""
     force_task_id: str = None
+    if FORGE:
+        hr_distilled_cfg: float = 3.5
 
     # Set while the job runs (init=False fields in the host).
     hr_upscale_to_x = hr_upscale_to_y = 0
@@ -939,6 +1105,8 @@ class StableDiffusionProcessingTxt2Img(StableDiffusionProcessing):
     def sample(self, conditioning, unconditional_conditioning, seeds, subseeds, subseed_strength,
                prompts):
         self.sampler = sd_samplers.create_sampler(self.sampler_name, shared.sd_model)
+        if FORGE:
+            _before_every_sampling(self, self.get_token_merging_ratio())
         samples = _paint_txt2img(self, self.rng.next(), prompts)
         if not self.enable_hr:
             return samples
@@ -964,6 +1132,8 @@ class StableDiffusionProcessingTxt2Img(StableDiffusionProcessing):
         part = slice(self.iteration * self.batch_size, (self.iteration + 1) * self.batch_size)
         self.hr_prompts = self.all_hr_prompts[part]
         self.init_latent = np.array(enlarged)
+        if FORGE:
+            _before_every_sampling(self, self.get_token_merging_ratio(for_hr=True))
         painted = _paint(self, self.rng.next(), self.hr_prompts)
         self.is_hr_pass = False
         return painted
@@ -988,6 +1158,6 @@ def _paint_txt2img(p, noise_seeds, prompts):
                         + np.asarray(expected_colour(seed, prompts[min(i, len(prompts) - 1)]),
                                      dtype=np.float64) * strength
                         for i, seed in enumerate(noise_seeds)])
-    painted = np.asarray(shared.sd_model.model.diffusion_model.forward(painted), dtype=np.float64)
+    painted = np.asarray(_unet_forward(painted), dtype=np.float64)
     state.sampling_step = p.steps
     return painted

@@ -21,10 +21,16 @@ As in the host:
   skips setup_for_ui_only scripts. ordered_scripts() caches its list per hook in
   callback_map, rebuilt only when the number of always-on scripts changes.
 
+Forge main, where it differs: load_scripts() puts the folder of every script it lists on
+sys.path for good (so an extension's packages import from a hook too), the Script class
+has process_before_every_sampling (ScriptRunner.process_before_every_sampling calls every
+always-on script, in list order) and postprocess_batch_list, and PostprocessImageArgs
+carry the image's index.
+
 Differences: load_scripts(paths=None, *, include_builtin=True) can load chosen script
 files (their extension folder: the parent of their scripts/ folder), with or without the
 built-in ones. Only the hooks listed on Script exist (the sampling, mask-blend, batch-list,
-mask-overlay, after-composite and component hooks are left out). Also left out:
+after-composite and component hooks are left out). Also left out:
 metadata.ini ordering, user callback order, postprocessing (extras) scripts, and the
 selectable scripts' group-visibility entries in infotext_fields.
 """
@@ -40,13 +46,27 @@ import gradio as gr
 
 from modules import errors, extensions, script_callbacks, script_loading, shared
 from modules import paths as webui_paths  # (load_scripts has a `paths` argument)
+from modules.double_flavour import FORGE
 
 AlwaysVisible = object()
 
 
 class PostprocessImageArgs:
-    def __init__(self, image):
+    def __init__(self, image, index=None):
         self.image = image  # a hook may replace it
+        if FORGE:
+            self.index = index  # the image's place in the job (Forge)
+
+
+class PostprocessBatchListArgs:
+    def __init__(self, images):
+        self.images = images
+
+
+class PostProcessMaskOverlayArgs:
+    def __init__(self, index, mask_for_overlay, overlay_image):
+        self.index = index  # the image's place in its batch
+        self.mask_for_overlay, self.overlay_image = mask_for_overlay, overlay_image
 
 
 class Script:
@@ -79,6 +99,11 @@ class Script:
     def process_batch(self, p, *args, **kwargs): ...
     def postprocess_batch(self, p, *args, **kwargs): ...
     def postprocess_image(self, p, pp: PostprocessImageArgs, *args): ...
+    def postprocess_maskoverlay(self, p, ppmo: PostProcessMaskOverlayArgs, *args): ...
+    # Forge's extra hooks (A1111 v1.10.1 has postprocess_batch_list too; the double calls it
+    # in the Forge flavour only)
+    def process_before_every_sampling(self, p, *args, **kwargs): ...
+    def postprocess_batch_list(self, p, pp, *args, **kwargs): ...
     def postprocess(self, p, processed, *args): ...
     def describe(self): return ""
 
@@ -139,6 +164,10 @@ def load_scripts(paths=None, *, include_builtin=True):
     scripts_data.clear()
     script_callbacks.clear_callbacks()  # the files register their callbacks again
 
+    if FORGE:  # Forge puts every script folder on sys.path for good, then loads
+        for file in files:
+            if file.basedir not in sys.path:
+                sys.path = [file.basedir, *sys.path]
     outer_path = sys.path
     for file in files:
         if file.basedir != root:
@@ -306,3 +335,20 @@ class ScriptRunner:
 
     def postprocess_image(self, p, pp: PostprocessImageArgs):
         self._call_hook("postprocess_image", p, pp)
+
+    def postprocess_maskoverlay(self, p, ppmo: PostProcessMaskOverlayArgs):
+        self._call_hook("postprocess_maskoverlay", p, ppmo)
+
+    def postprocess_batch_list(self, p, pp, **kwargs):
+        self._call_hook("postprocess_batch_list", p, pp, **kwargs)
+
+    def process_before_every_sampling(self, p, **kwargs):
+        """Forge: every always-on script, in list order (no callback ordering), each given
+        its args; an exception is reported and the next script runs."""
+        for script in self.alwayson_scripts:
+            try:
+                own = p.script_args[script.args_from:script.args_to]
+                script.process_before_every_sampling(p, *own, **kwargs)
+            except Exception:
+                errors.report(f"Error running process_before_every_sampling: {script.filename}",
+                              exc_info=True)

@@ -13,6 +13,10 @@ the order the host sets them up; sd_upscalers is what modelloader.load_upscalers
 the built-in "None", "Lanczos" and "Nearest", then "R-ESRGAN 4x+" (a stand-in model
 upscaler, realesrgan_model.py). walk_files() and listfiles() are the host's
 (modules/util.py) folder listings, in natural sort order.
+Forge flavour: sd_model also has Forge's forge_objects_original,
+forge_objects_after_applying_lora and forge_objects (backend/diffusion_engine/base.py, each
+holding a backend/patcher/unet.py UnetPatcher), use_distilled_cfg_scale (False: set it for
+a Flux model), and prompt_styles strips `#` comments as Forge's styles do.
 """
 
 import os
@@ -21,6 +25,7 @@ import sys
 from types import SimpleNamespace
 
 from modules import options, shared_cmd_options, shared_options, shared_state
+from modules.double_flavour import FORGE
 from modules.paths_internal import (  # noqa: F401 (re-exported, as in the host)
     data_path,
     extensions_builtin_dir,
@@ -59,12 +64,28 @@ sd_model = SimpleNamespace(sd_checkpoint_info=_checkpoint, sd_model_hash=_checkp
                            model=SimpleNamespace(diffusion_model=UNetModel()))
 opts.data["sd_model_checkpoint"] = _checkpoint.title
 
+if FORGE:  # Forge's engine: the model objects scripts patch, and the family's fields
+    from backend.diffusion_engine.base import ForgeObjects, default_vae
+    from backend.patcher.unet import UnetPatcher
+
+    sd_model.forge_objects_original = ForgeObjects(UnetPatcher(), vae=default_vae())
+    sd_model.forge_objects_after_applying_lora = sd_model.forge_objects_original.shallow_copy()
+    sd_model.forge_objects = sd_model.forge_objects_original.shallow_copy()
+    sd_model.use_distilled_cfg_scale = False  # True for Flux (set it in a test)
+    sd_model.is_sd2 = sd_model.is_sd3 = False
+
 
 class _NoStyles:
-    """Styles are not imitated: prompts pass unchanged."""
+    """Styles are not imitated: prompts pass unchanged. Forge: applying styles strips the
+    prompt's `#` comments (with opts.enable_prompt_comments) and surrounding blanks, as
+    Forge's modules/styles.py does; Forge has no Comments script."""
 
     def apply_styles_to_prompt(self, prompt, styles):
-        return prompt
+        if not FORGE:
+            return prompt
+        from modules.processing_scripts.comments import strip_comments
+
+        return strip_comments(prompt).strip()
 
     apply_negative_styles_to_prompt = apply_styles_to_prompt
 

@@ -20,6 +20,7 @@ _DEFAULTS = {
     "save_mask": False, "save_mask_composite": False, "return_mask": False,
     "return_mask_composite": False, "return_grid": True, "save_incomplete_images": False,
     "save_images_before_face_restoration": False, "save_images_before_highres_fix": False,
+    "save_images_before_color_correction": False,
     "do_not_show_images": False, "samples_log_stdout": False, "save_to_dirs": True,
     "grid_save_to_dirs": True, "directories_filename_pattern": "[date]",
     "directories_max_prompt_words": 8, "outdir_samples": "", "outdir_grids": "",

@@ -6,10 +6,12 @@ The job is made from the UI's values ("Use same checkpoint/sampler/scheduler" me
 p.scripts and p.script_args are set, which runs the scripts' setup(); then the selected
 script runs, or else process_images(p); p is closed afterwards. Returns (images,
 generation info JSON, info HTML, comments HTML). Left out: txt2img_upscale (the gallery's
-"Upscale" button), console prompts.
+"Upscale" button), console prompts. Forge: Processed.extra_images follow the images.
 """
 
 import html
+
+from PIL import Image
 
 from modules import processing, scripts, shared
 from modules.infotext_utils import create_override_settings_dict
@@ -64,5 +66,14 @@ def txt2img(id_task: str, request, *args):
     shared.total_tqdm.clear()  # (the progress bar stub)
 
     info_js = outcome.js()
-    shown = [] if shared.opts.do_not_show_images else outcome.images
+    shown = [] if shared.opts.do_not_show_images else outcome.images + _extra_images(outcome)
     return shown, info_js, _as_html(outcome.info), _as_html(outcome.comments, "comments")
+
+
+def _extra_images(outcome):
+    """Forge shows Processed.extra_images (ControlNet's maps) after the images; A1111 has
+    none."""
+    from modules.double_flavour import FORGE
+
+    return [x if isinstance(x, Image.Image) else Image.fromarray(x)
+            for x in outcome.extra_images] if FORGE else []

@@ -7,8 +7,11 @@ section in page order (the host's sections, sections only scripts name, then "sc
 setup_ui() with the section-None always-on scripts, the dropdown and the selectable
 scripts); the tab's infotext fields become its paste fields ("inpaint" shares img2img's).
 Nothing else of the page is made (so the host's own paste fields, prompt, size, ..., are
-missing) and opts.ui_reorder_list is not read. Returns a gr.Blocks with both tabs.
+missing) and opts.ui_reorder_list is not read. Returns a gr.Blocks with both tabs. Forge:
+the UI is made under Forge's gradio shim (modules/gradio_extensions.py).
 """
+
+import contextlib
 
 import gradio as gr
 
@@ -41,9 +44,14 @@ def _tab(runner, is_img2img):
 
 
 def create_ui():
+    from modules.double_flavour import FORGE
+
+    if FORGE:  # Forge's gradio shim (see modules/gradio_extensions.py)
+        from modules.gradio_extensions import forge_shim
     infotext_utils.reset()
     script_callbacks.ui_settings_callback()  # the settings are registered first
-    with gr.Blocks(analytics_enabled=False) as demo:
+    with forge_shim() if FORGE else contextlib.nullcontext(), \
+            gr.Blocks(analytics_enabled=False) as demo:
         _tab(scripts.scripts_txt2img, is_img2img=False)
         _tab(scripts.scripts_img2img, is_img2img=True)
     scripts.scripts_current = None  # (no tab is being made any more)

@@ -7,7 +7,9 @@ moves towards the final one along the chosen curve; after the first loop "Masked
 is set to "original" (and put back after each batch); p.extra_generation_params is
 replaced by the script's two entries at the start. The result: every loop's image (batch
 count 1) or each batch's last image, after a grid of them when there are several.
-Interrogation (CLIP / DeepBooru), colour correction and saving the grid are left out.
+With "Apply color correction to img2img results" on, every loop's p.color_corrections is
+set to the first loop's picture before process_images(), so that init() keeps it.
+Interrogation (CLIP / DeepBooru) and saving the grid are left out.
 """
 
 import math
@@ -48,6 +50,7 @@ class Script(scripts.Script):
         first_strength = p.denoising_strength
         first_images, first_seed, first_info = p.init_images, None, None
         shared.state.job_count = loops * batch_count
+        first_colours = [processing.setup_color_correction(p.init_images[0])]
 
         def strength_after(loop):
             if loops == 1:
@@ -66,6 +69,8 @@ class Script(scripts.Script):
             for loop in range(loops):
                 p.n_iter = p.batch_size = 1
                 p.do_not_save_grid = True
+                if shared.opts.img2img_color_correction:  # every loop keeps the first's colours
+                    p.color_corrections = first_colours
                 shared.state.job = f"Iteration {loop + 1}/{loops}, batch {batch + 1}/{batch_count}"
                 processed = processing.process_images(p)
                 if shared.state.interrupted or shared.state.stopping_generation:

@@ -273,7 +273,8 @@ class Api:
         with self.queue_lock:
             p = processing.StableDiffusionProcessingTxt2Img(sd_model=shared.sd_model, **fields)
             outcome = self._run(p, runner, chosen, args_for_scripts, "txt2img")
-        encoded = [encode_pil_to_base64(x) for x in outcome.images] if job.send_images else []
+        encoded = [encode_pil_to_base64(x) for x in _with_extra_images(outcome)] \
+            if job.send_images else []
         return models.TextToImageResponse(images=encoded, parameters=vars(req), info=outcome.js())
 
     def img2imgapi(self, img2imgreq: models.StableDiffusionImg2ImgProcessingAPI):
@@ -296,7 +297,19 @@ class Api:
             p.init_images = [decode_base64_to_image(x) for x in req.init_images]
             outcome = self._run(p, runner, chosen, args_for_scripts, "img2img")
 
-        encoded = [encode_pil_to_base64(x) for x in outcome.images] if job.send_images else []
+        encoded = [encode_pil_to_base64(x) for x in _with_extra_images(outcome)] \
+            if job.send_images else []
         if not req.include_init_images:
             req.init_images = req.mask = None
         return models.ImageToImageResponse(images=encoded, parameters=vars(req), info=outcome.js())
+
+
+def _with_extra_images(outcome):
+    """The images, then (Forge) Processed.extra_images as PIL images (process_extra_images)."""
+    from modules.double_flavour import FORGE
+    from PIL import Image
+
+    if not FORGE:
+        return list(outcome.images)
+    return list(outcome.images) + [x if isinstance(x, Image.Image) else Image.fromarray(x)
+                                   for x in outcome.extra_images]
