@@ -9,7 +9,8 @@ each unit's picture, where its mask is set; each UNet patcher stand-in adds its 
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import sys
+from types import ModuleType, SimpleNamespace
 
 import numpy as np
 import pytest
@@ -106,6 +107,23 @@ def test_a_forge_reference_unit_keeps_its_image_and_the_faces_share_one_pass(
     face_hooks = [hook for hook in cn["HOOKS"] if hook["size"][1:] == (256, 256)]
     (hook,) = face_hooks
     assert hook["hints"] == [(tuple(float(v) for v in BLUE), "unit")]  # the whole reference
+    assert webui.reports == []
+
+
+
+@forge_only
+@pytest.mark.parametrize(("engine", "batch_sizes"), [("forge", [3]), ("reforge", [1, 1, 1])])
+def test_reference_only_faces_go_one_per_pass_in_reforge(
+        webui, three_faces, monkeypatch, engine, batch_sizes) -> None:
+    """reForge's reference-only preprocessors fail on any batch larger than one (checked in
+    a running reForge, without FacePop too): there its faces go one per pass."""
+    if engine == "reforge":  # reForge's engine, loaded at its start
+        monkeypatch.setitem(sys.modules, "ldm_patched", ModuleType("ldm_patched"))
+    cn = _controlnet(webui)
+    unit = _unit(cn, module="reference_only", image=np.full((64, 64, 3), BLUE, np.uint8))
+    generate(webui, three_faces, settings=FACE_PASS, overrides={"ControlNet": [unit]})
+    _, nested = passes(webui)
+    assert [entry["batch_size"] for entry in nested] == batch_sizes
     assert webui.reports == []
 
 

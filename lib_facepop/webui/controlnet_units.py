@@ -124,6 +124,12 @@ def _is_reference_preprocessor(preprocessor: Any) -> bool:
                    True) is False
 
 
+def _is_reference_only(unit: Any) -> bool:
+    """reference_only, reference_adain, reference_adain+attn (and their variants): the
+    preprocessors that feed the reference's own attention into the pass's."""
+    return str(_field(unit, "module", "") or "").lower().startswith("reference")
+
+
 def _has_layers(unit: Any) -> bool:
     return any(_field(unit, name) is not None for name in _LAYERS)
 
@@ -159,16 +165,20 @@ class ControlNetUnits:
     face_only: frozenset[int]
     preprocessors: Mapping[str, Any] | None = None
     """The host's preprocessors by name, where it lists them (Forge), else None."""
+    reference_attention_batches: bool = True
+    """Whether the host's reference-only preprocessors work on a pass of several images
+    (reForge's fail on any batch larger than one: docs/forge.md)."""
 
     @staticmethod
     def of(p: Any, face_only_setting: str,
-           preprocessors: Mapping[str, Any] | None = None) -> ControlNetUnits | None:
+           preprocessors: Mapping[str, Any] | None = None,
+           reference_attention_batches: bool = True) -> ControlNetUnits | None:
         script = find_controlnet(getattr(p, "scripts", None))
         if script is None or script.args_from is None or script.args_to is None:
             return None
         return ControlNetUnits(script.args_from, script.args_to,
                                frozenset(parse_unit_numbers(face_only_setting)),
-                               preprocessors)
+                               preprocessors, reference_attention_batches)
 
     def is_reference(self, unit: Any) -> bool:
         return is_reference_unit(unit, self.preprocessors)
@@ -197,8 +207,10 @@ class ControlNetUnits:
 
     def faces_one_per_pass(self, script_args: Sequence[Any]) -> bool:
         """Whether a spatial unit, or a unit with a mask or canvas layer, acts in the face
-        pass (one control picture, one mask per pass)."""
+        pass (one control picture, one mask per pass); or a reference-only unit in a host
+        whose reference-only works on one image at a time."""
         return any(not self.is_reference(unit) or _has_layers(unit)
+                   or (not self.reference_attention_batches and _is_reference_only(unit))
                    for _, unit in self._enabled_in_face_pass(script_args))
 
     def face_pass_args(self, script_args: Sequence[Any], main_picture: np.ndarray,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -61,6 +62,13 @@ def controlnet_preprocessors() -> Mapping[str, Any] | None:
     return found if isinstance(found, Mapping) else None
 
 
+def reference_attention_batches() -> bool:
+    """Whether the host's reference-only preprocessors work on a pass of several images.
+    Not in reForge (its engine is ``ldm_patched``): there they fail on any batch larger
+    than one and the pass goes on without the reference (docs/forge.md)."""
+    return "ldm_patched" not in sys.modules
+
+
 def _face_tools_of_the_host(notices: Notices) -> FaceTools:
     """The WebUI's face restorers and upscalers as they are now (no model is loaded)."""
     from modules import shared
@@ -104,6 +112,7 @@ def host_services() -> HostServices:
         face_tools=_face_tools_of_the_host,
         unet_patched_per_sampling=per_sampling,
         controlnet_preprocessors=controlnet_preprocessors(),
+        reference_attention_batches=reference_attention_batches(),
     )
 
 

@@ -81,6 +81,9 @@ class HostServices:
     merging needs no putting back (docs/design.md section 4a)."""
     controlnet_preprocessors: Mapping[str, Any] | None = None
     """The host's ControlNet preprocessors by name, where it lists them (Forge)."""
+    reference_attention_batches: bool = True
+    """Whether the host's reference-only preprocessors work on a pass of several images
+    (not in reForge: docs/forge.md)."""
 
 
 class PerImageInfotext:
@@ -133,7 +136,8 @@ class FaceJob:
         self.carried = CarriedFields.capture(p)
         self.user_args = p.script_args
         self.controlnet = ControlNetUnits.of(p, settings.face_pass_controlnet_units,
-                                             host.controlnet_preprocessors)
+                                             host.controlnet_preprocessors,
+                                             host.reference_attention_batches)
         self.failed = False
         self.stopped = False
         self.ended = False
