@@ -40,7 +40,8 @@ def test_the_flags_are_the_command_lines_own() -> None:
     assert flags["auto_align"] == ("--auto-align", "--no-auto-align")
     assert flags["debug"] == ("--debug", "--no-debug")
     # WebUI-only settings have none
-    assert {"enabled", "output_folder", "face_pass_scripts"}.isdisjoint(flags)
+    assert {"enabled", "output_folder", "face_pass_scripts",
+            "face_distilled_cfg_scale"}.isdisjoint(flags)
 
 
 @pytest.mark.parametrize("spec", [spec for spec in option_specs()

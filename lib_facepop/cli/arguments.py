@@ -17,9 +17,10 @@ from lib_facepop.settings import FacePopSettings, option_spec, option_specs
 log = logging.getLogger("lib_facepop")
 
 # Settings the command line does not offer: "enabled" and the WebUI-only ones (the output
-# folder is --out; always-on scripts exist only inside the WebUI). "debug" is --debug.
-NOT_ON_COMMAND_LINE = ("enabled", "debug", "output_folder", "face_pass_scripts")
-WEBUI_ONLY = ("output_folder", "face_pass_scripts")
+# folder is --out; always-on scripts exist only inside the WebUI; the face pass on a
+# server sends A1111's API fields only, which have no distilled CFG). "debug" is --debug.
+WEBUI_ONLY = ("output_folder", "face_pass_scripts", "face_distilled_cfg_scale")
+NOT_ON_COMMAND_LINE = ("enabled", "debug", *WEBUI_ONLY)
 # Defaults the command line uses instead of the panel's (standalone, FacePop is always on
 # and the face pass has no main job of the user's to inherit from).
 COMMAND_LINE_DEFAULTS = {"enabled": True, "separate_face_processing": True,
