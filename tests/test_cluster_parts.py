@@ -112,11 +112,13 @@ def test_the_probe_finds_the_nodes_server_in_its_environment() -> None:
         lacking = probe_node_server(QUICK, restoring, environ={"FACEPOP_SERVER": older.url})
     gone = probe_node_server(QUICK, None, environ={"FACEPOP_SERVER": url})
     wrong = probe_node_server(QUICK, None, environ={"FACEPOP_SERVER": "localhost:7860"})
-    assert (found.url, found.failure, "CodeFormer" in found.offer.restorers) == (url, "", True)
-    assert gone.failure.startswith("can't connect") and not gone.refused
-    assert lacking.lacking and not lacking.refused and "no extras API" in lacking.failure
-    assert "face restoration" in lacking.failure and "--face-restoration" in lacking.remedy
-    assert wrong.failure == "$FACEPOP_SERVER localhost:7860: must start with http:// or https://"
+    assert (found.url, found.problem, "CodeFormer" in found.offer.restorers) == (url, None, True)
+    assert gone.problem.why.startswith("can't connect") and not gone.problem.refused
+    assert lacking.problem.lacking and not lacking.problem.refused
+    assert "no extras API" in lacking.problem.why and "face restoration" in lacking.problem.why
+    assert "--face-restoration" in lacking.problem.remedy
+    assert wrong.problem.why == ("$FACEPOP_SERVER localhost:7860: must start with http:// or "
+                                 "https://")
 
 
 def test_a_task_folder_left_by_a_killed_worker_is_removed_by_the_next(tmp_path) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from lib_facepop.api_client import (
@@ -50,38 +51,67 @@ class ServerLacksError(RuntimeError):
         self.remedy = remedy
 
 
+@dataclass(frozen=True)
+class ProbeFailure:
+    """Why a probed server can't be used for the run."""
+
+    server: str
+    """The server as messages name it (its URL; on a cluster, the node and its URL)."""
+    why: str
+    refused: bool = False
+    """It refuses every request (credentials, no API): the user's to fix."""
+    lacking: bool = False
+    """It answers but lacks what the run needs (the extras API); ``remedy`` says what the
+    user can do about it."""
+    remedy: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.server}: {self.why}"
+
+
+def probe_server(server: WebUIServer, ask: Callable[[WebUIServer], None] | None = None
+                 ) -> ProbeFailure | None:
+    """None when the server answers the probe (and ``ask``, if given, which raises
+    ServerLacksError for a server without what the run needs); else why it can't be
+    used."""
+    try:
+        server.probe()
+        if ask is not None:
+            ask(server)
+    except ServerRefusedError as exc:
+        return ProbeFailure(server.url, exc.reason, refused=True)
+    except (ServerUnavailableError, BadReplyError) as exc:
+        return ProbeFailure(server.url, exc.reason)
+    except ServerLacksError as exc:
+        return ProbeFailure(server.url, str(exc).removeprefix(f"{server.url}: "),
+                            lacking=True, remedy=exc.remedy)
+    return None
+
+
 def probe_servers(servers: Sequence[WebUIServer], progress: Progress,
                   ask: Callable[[WebUIServer], None] | None = None) -> list[WebUIServer]:
-    """The servers that answer (the probe, then ``ask`` if given, which raises
-    ServerLacksError for a server without what the run needs); ServerSetupError for one
-    that refuses, or when every server lacks what the run needs; NoServerError when none
-    answers."""
+    """The servers that answer (``probe_server``); ServerSetupError for one that refuses,
+    or when every server lacks what the run needs; NoServerError when none answers."""
     answering: list[WebUIServer] = []
-    silent: list[str] = []
-    lacking: list[ServerLacksError] = []
+    silent: list[ProbeFailure] = []
+    lacking: list[ProbeFailure] = []
     for server in servers:
-        try:
-            server.probe()
-            if ask is not None:
-                ask(server)
-        except ServerRefusedError as exc:
-            raise ServerSetupError(str(exc)) from None
-        except (ServerUnavailableError, BadReplyError, ServerLacksError) as exc:
-            if isinstance(exc, ServerLacksError):
-                lacking.append(exc)
-            else:
-                silent.append(str(exc))
-            if len(servers) > 1:
-                progress.say(f"leaving out {exc}")
+        failure = probe_server(server, ask)
+        if failure is None:
+            answering.append(server)
             continue
-        answering.append(server)
+        if failure.refused:
+            raise ServerSetupError(str(failure))
+        (lacking if failure.lacking else silent).append(failure)
+        if len(servers) > 1:
+            progress.say(f"leaving out {failure}")
     if answering:
         return answering
     if lacking and not silent:
-        remedies = list(dict.fromkeys(exc.remedy for exc in lacking))
+        remedies = list(dict.fromkeys(failure.remedy for failure in lacking))
         raise ServerSetupError("no server can do what was asked: "
-                               + "; ".join(map(str, lacking + remedies)))
-    raise NoServerError("no WebUI server answers: " + "; ".join(silent + list(map(str, lacking))))
+                               + "; ".join([*map(str, lacking), *remedies]))
+    raise NoServerError("no WebUI server answers: " + "; ".join(map(str, silent + lacking)))
 
 
 Work = Callable[[Item, WebUIServer], int]

@@ -23,7 +23,7 @@ from typing import Any
 
 import ray
 
-from lib_facepop.api_client import ServerRefusedError, WebUIServer
+from lib_facepop.api_client import WebUIServer
 from lib_facepop.api_client.extras import ServerOffer
 from lib_facepop.batch.inputs import InputImage
 from lib_facepop.batch.progress import Progress, Tally
@@ -34,7 +34,7 @@ from lib_facepop.batch.server_tools import (
     check_upscaler,
     needs_server_tools,
 )
-from lib_facepop.batch.servers import ServerLacksError
+from lib_facepop.batch.servers import ProbeFailure, probe_server
 from lib_facepop.batch.shared_folder import SharedFolder
 from lib_facepop.cluster import ClusterError, ClusterUsageError
 from lib_facepop.cluster.dispatch import Slot
@@ -156,17 +156,15 @@ def _slots(run: ClusterRun, plan: BatchOptions, progress: Progress) -> list[Slot
     probed = probe_nodes(nodes, run.server_settings, plan.settings if ask else None,
                          _probe_timeout(run)) if nodes else []
     shared, shared_failures = _probe_shared(run.servers, plan.settings, ask)
-    failures = [_Failure(p.label(), p.failure, p.refused, p.lacking, p.remedy)
-                for p in probed if p.failure]
-    failures += shared_failures
-    slots = [_node_slot(p) for p in probed if not p.failure] + shared
+    failures = [p.problem for p in probed if p.problem is not None] + shared_failures
+    slots = [_node_slot(p) for p in probed if p.problem is None] + shared
     if not nodes and not run.servers:
         if plan.main_pass:
             raise ClusterUsageError("--main-pass runs on a WebUI server; give --server URL, "
                                     "or declare the nodes' servers (docs/render-farm.md)")
         return [Slot("cluster", "the cluster", None, capacity=max(1, cluster_cpus()))]
     if not slots:
-        reasons = "; ".join(f"{f.label}: {f.why}" for f in failures)
+        reasons = "; ".join(map(str, failures))
         if all(f.refused for f in failures):
             raise ClusterUsageError(f"no WebUI server takes requests: {reasons}")
         if all(f.refused or f.lacking for f in failures):
@@ -174,7 +172,7 @@ def _slots(run: ClusterRun, plan: BatchOptions, progress: Progress) -> list[Slot
             raise ClusterUsageError(f"no server can do what was asked: {reasons}; {remedies}")
         raise ClusterError(f"no WebUI server answers: {reasons}")
     for failure in failures:
-        progress.say(f"leaving out {failure.label}: {failure.why}")
+        progress.say(f"leaving out {failure}")
     if run.processor is not None:
         raise ClusterUsageError("--processor is for runs without a server; the faces go to "
                                 "the cluster's WebUI servers")
@@ -185,38 +183,22 @@ def _slots(run: ClusterRun, plan: BatchOptions, progress: Progress) -> list[Slot
     return slots
 
 
-@dataclass(frozen=True)
-class _Failure:
-    label: str
-    why: str
-    refused: bool = False
-    lacking: bool = False
-    remedy: str = ""
-
-
 def _probe_shared(servers: Sequence[WebUIServer], settings: FacePopSettings, ask: bool
-                  ) -> tuple[list[Slot], list[_Failure]]:
+                  ) -> tuple[list[Slot], list[ProbeFailure]]:
     """The --server servers that answer, as slots, and why the others can't be used. One
     that refuses (credentials, no API) stops the run, as on one machine."""
     slots, failures = [], []
     offers: dict[str, ServerOffer] = {}
     asking = asker(offers, settings) if ask else None
     for server in servers:
-        try:
-            server.probe()
-            if asking is not None:
-                asking(server)
-        except ServerRefusedError as exc:
-            raise ClusterUsageError(str(exc)) from None
-        except ServerLacksError as exc:
-            failures.append(_Failure(server.url, str(exc).removeprefix(f"{server.url}: "),
-                                     lacking=True, remedy=exc.remedy))
-            continue
-        except Exception as exc:  # ServerUnavailableError, BadReplyError
-            failures.append(_Failure(server.url, getattr(exc, "reason", str(exc))))
-            continue
-        slots.append(Slot(server.url, server.url, server.url, capacity=SHARED_SERVER_TASKS,
-                          offer=offers.get(server.url)))
+        failure = probe_server(server, asking)
+        if failure is None:
+            slots.append(Slot(server.url, server.url, server.url,
+                              capacity=SHARED_SERVER_TASKS, offer=offers.get(server.url)))
+        elif failure.refused:
+            raise ClusterUsageError(str(failure))
+        else:
+            failures.append(failure)
     return slots, failures
 
 

@@ -10,6 +10,7 @@ out: results must not depend on where an image went).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from lib_facepop import __version__
+from lib_facepop.batch.servers import ProbeFailure
 from lib_facepop.cluster.tasks import NODE_RESOURCE, NodeReport, ServerSettings, probe_node_server
 from lib_facepop.settings import FacePopSettings
 
@@ -34,15 +36,11 @@ class ServerNode:
 class Probed:
     node: ServerNode
     report: NodeReport | None
-    failure: str = ""
-    """Why the node can't be used ("" when it can)."""
-    refused: bool = False
-    lacking: bool = False
-    remedy: str = ""
+    problem: ProbeFailure | None = None
+    """Why the node can't be used (None when it can), named by ``label``."""
 
     def label(self) -> str:
-        url = self.report.url if self.report is not None else "its server"
-        return f"node {self.node.name} ({url})"
+        return _label(self.node, self.report)
 
 
 def server_nodes() -> list[ServerNode]:
@@ -84,13 +82,13 @@ def probe_nodes(nodes: list[ServerNode], settings: ServerSettings,
         ref = refs[node.node_id]
         if ref not in ready:
             ray.cancel(ref, force=True)
-            probed.append(Probed(node, None, f"its probe got no answer within {timeout:g} s"))
+            probed.append(_failed(node, None, f"its probe got no answer within {timeout:g} s"))
             continue
         try:
             report: NodeReport = ray.get(ref)
         except ray.exceptions.RayError as exc:
-            probed.append(Probed(node, None, f"can't run FacePop's probe there "
-                                             f"({_first_line(exc)})"))
+            probed.append(_failed(node, None, f"can't run FacePop's probe there "
+                                              f"({_last_line(exc)})"))
             continue
         probed.append(_judged(node, report))
     return probed
@@ -98,12 +96,23 @@ def probe_nodes(nodes: list[ServerNode], settings: ServerSettings,
 
 def _judged(node: ServerNode, report: NodeReport) -> Probed:
     if report.facepop != __version__:
-        return Probed(node, report, f"runs FacePop {report.facepop}, this machine "
-                                    f"{__version__}; install the same version on every node")
-    return Probed(node, report, report.failure, report.refused, report.lacking,
-                  report.remedy)
+        return _failed(node, report, f"runs FacePop {report.facepop}, this machine "
+                                     f"{__version__}; install the same version on every node")
+    problem = report.problem
+    if problem is not None:  # named as the node's
+        problem = dataclasses.replace(problem, server=_label(node, report))
+    return Probed(node, report, problem)
 
 
-def _first_line(exc: Any) -> str:
+def _failed(node: ServerNode, report: NodeReport | None, why: str) -> Probed:
+    return Probed(node, report, ProbeFailure(_label(node, report), why))
+
+
+def _label(node: ServerNode, report: NodeReport | None) -> str:
+    url = report.url if report is not None else "its server"
+    return f"node {node.name} ({url})"
+
+
+def _last_line(exc: Any) -> str:
     text = str(getattr(exc, "cause", None) or exc).strip()
     return text.splitlines()[-1] if text else type(exc).__name__

@@ -35,7 +35,7 @@ from lib_facepop.batch.outputs import OutputFolder
 from lib_facepop.batch.progress import failure_reason
 from lib_facepop.batch.runner import BatchOptions, BatchRunner
 from lib_facepop.batch.server_tools import asker
-from lib_facepop.batch.servers import ServerLacksError
+from lib_facepop.batch.servers import ProbeFailure, probe_server
 from lib_facepop.cluster.recording import (
     Events,
     RecordingProgress,
@@ -81,13 +81,8 @@ class NodeReport:
     url: str
     facepop: str
     """FacePop's version on the node."""
-    failure: str = ""
-    """Why the server can't be used ("" when it answers)."""
-    refused: bool = False
-    """The server refuses every request (credentials, no API)."""
-    lacking: bool = False
-    """The server answers but lacks what the run needs (the extras API)."""
-    remedy: str = ""
+    problem: ProbeFailure | None = None
+    """Why the server can't be used (None when it answers)."""
     offer: ServerOffer | None = None
 
 
@@ -105,21 +100,11 @@ def probe_node_server(settings: ServerSettings, asking: FacePopSettings | None,
     try:
         url = normalized_url(url)
     except ValueError as exc:
-        return NodeReport(url, __version__, f"${SERVER_ENV} {url}: {exc}")
-    server = settings.server(url)
+        return NodeReport(url, __version__, ProbeFailure(url, f"${SERVER_ENV} {url}: {exc}"))
     offers: dict[str, ServerOffer] = {}
-    try:
-        server.probe()
-        if asking is not None:
-            asker(offers, asking)(server)
-    except ServerRefusedError as exc:
-        return NodeReport(url, __version__, exc.reason, refused=True)
-    except (ServerUnavailableError, BadReplyError) as exc:
-        return NodeReport(url, __version__, exc.reason)
-    except ServerLacksError as exc:
-        return NodeReport(url, __version__, str(exc).removeprefix(f"{url}: "), lacking=True,
-                          remedy=exc.remedy)
-    return NodeReport(url, __version__, offer=offers.get(url))
+    problem = probe_server(settings.server(url),
+                           asker(offers, asking) if asking is not None else None)
+    return NodeReport(url, __version__, problem, offers.get(url))
 
 
 @dataclass(frozen=True)
