@@ -12,7 +12,7 @@ from pathlib import Path, PurePath
 
 import pytest
 
-from lib_facepop.api_client import RetryPolicy
+from lib_facepop.api_client import RetryPolicy, ServerSettings
 from lib_facepop.batch.inputs import InputImage
 from lib_facepop.batch.outputs import OutputFolder
 from lib_facepop.batch.progress import Progress, Tally, summary_lines
@@ -28,7 +28,6 @@ from lib_facepop.cluster.tasks import (
     Assignment,
     ClusterJob,
     ImageItem,
-    ServerSettings,
     probe_node_server,
     process_image,
 )

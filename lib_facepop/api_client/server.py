@@ -28,7 +28,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -289,6 +289,19 @@ class WebUIServer:
         except (ValueError, OSError, FacePopError) as exc:
             raise BadReplyError(self.url, f"returned an image FacePop can't decode "
                                           f"({exc})") from None
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What every server of a run is asked with (--api-auth, --timeout, --retries)."""
+
+    credentials: Credentials | None = None
+    timeout: float = 600.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def server(self, url: str) -> WebUIServer:
+        return WebUIServer(url, credentials=self.credentials, timeout=self.timeout,
+                           retry=self.retry)
 
 
 def latent_sizes(width: int, height: int) -> list[tuple[int, int]]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from lib_facepop.cli.errors import CommandError, UsageError
 
 if TYPE_CHECKING:
-    from lib_facepop.api_client import WebUIServer
+    from lib_facepop.api_client import ServerSettings, WebUIServer
     from lib_facepop.batch.inputs import InputImage
     from lib_facepop.batch.progress import Progress, Tally
     from lib_facepop.batch.runner import BatchOptions
@@ -19,26 +19,22 @@ if TYPE_CHECKING:
 
 def run_on_cluster(args: argparse.Namespace, plan: BatchOptions,
                    images: Sequence[InputImage], missing: Sequence[tuple[str, str]],
-                   servers: Sequence[WebUIServer], shared: SharedFolder,
-                   join: Callable[[Progress], None]) -> Tally:
+                   servers: Sequence[WebUIServer], server_settings: ServerSettings,
+                   shared: SharedFolder, join: Callable[[Progress], None]) -> Tally:
     """The run on the Ray cluster at --cluster; ``servers``: those given with --server;
-    ``join`` joins the output folder (``shared``) once the servers are probed, as a run on
-    one machine does."""
-    from lib_facepop.api_client import RetryPolicy, parse_credentials
+    ``server_settings``: what every server is asked with (the nodes' own too); ``join``
+    joins the output folder (``shared``) once the servers are probed, as a run on one
+    machine does."""
     from lib_facepop.cluster import ClusterError, ClusterUsageError, ray_missing
 
     if (missing_ray := ray_missing()) is not None:
         raise UsageError(missing_ray)
     from lib_facepop.cluster.driver import ClusterRun
     from lib_facepop.cluster.driver import run_on_cluster as run_there
-    from lib_facepop.cluster.tasks import ServerSettings
 
-    credentials = parse_credentials(args.api_auth) if args.api_auth is not None else None
-    settings = ServerSettings(credentials=credentials, timeout=args.timeout,
-                              retry=RetryPolicy(retries=args.retries,
-                                                first_delay=args.retry_delay))
-    run = ClusterRun(args.cluster, servers, settings, args.processor, args.default_processor,
-                     args.modnet, args.models_dir, args.progress_interval, shared, join)
+    run = ClusterRun(args.cluster, servers, server_settings, args.processor,
+                     args.default_processor, args.modnet, args.models_dir,
+                     args.progress_interval, shared, join)
     try:
         return run_there(run, plan, images, missing)
     except ClusterUsageError as exc:

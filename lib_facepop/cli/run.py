@@ -15,7 +15,7 @@ from lib_facepop.cli.arguments import api_fields, max_pixels, settings_from_args
 from lib_facepop.cli.errors import EXIT_ERROR, CommandError, UsageError
 
 if TYPE_CHECKING:  # the commands import what they need when they run (fast --help)
-    from lib_facepop.api_client import Credentials, WebUIServer
+    from lib_facepop.api_client import Credentials, ServerSettings, WebUIServer
     from lib_facepop.api_client.extras import ServerOffer
     from lib_facepop.api_client.face_pass import ServerJob
     from lib_facepop.batch.inputs import InputImage
@@ -52,7 +52,8 @@ def run_command(args: argparse.Namespace) -> int:
             from lib_facepop.cli.cluster import run_on_cluster  # Ray only with --cluster
 
             tally = run_on_cluster(args, plan, found.images, found.missing, _servers(args),
-                                   shared, lambda progress: _join(shared, progress, args.out))
+                                   _server_settings(args), shared,
+                                   lambda progress: _join(shared, progress, args.out))
         else:
             _, tally = execute(args, plan, found.images, found.missing, shared=shared)
     return EXIT_ERROR if tally.failures else 0
@@ -155,14 +156,18 @@ def _join(shared: SharedFolder, progress: Progress, out: Path) -> None:
                      f"images it has taken are left to it")
 
 
-def _servers(args: argparse.Namespace) -> list[WebUIServer]:
-    from lib_facepop.api_client import RetryPolicy, WebUIServer
+def _server_settings(args: argparse.Namespace) -> ServerSettings:
+    """What every server of the run is asked with (--api-auth, --timeout, --retries)."""
+    from lib_facepop.api_client import RetryPolicy, ServerSettings
 
     credentials = _credentials(args.api_auth) if args.api_auth is not None else None
-    retry = RetryPolicy(retries=args.retries, first_delay=args.retry_delay)
-    unique = list(dict.fromkeys(args.server))
-    return [WebUIServer(url, credentials=credentials, timeout=args.timeout, retry=retry)
-            for url in unique]
+    return ServerSettings(credentials=credentials, timeout=args.timeout,
+                          retry=RetryPolicy(retries=args.retries, first_delay=args.retry_delay))
+
+
+def _servers(args: argparse.Namespace) -> list[WebUIServer]:
+    settings = _server_settings(args)
+    return [settings.server(url) for url in dict.fromkeys(args.server)]
 
 
 def _credentials(text: str) -> Credentials:

@@ -23,7 +23,7 @@ from typing import Any
 
 import ray
 
-from lib_facepop.api_client import WebUIServer
+from lib_facepop.api_client import ServerSettings, WebUIServer
 from lib_facepop.api_client.extras import ServerOffer
 from lib_facepop.batch.inputs import InputImage
 from lib_facepop.batch.progress import Progress, Tally
@@ -40,7 +40,7 @@ from lib_facepop.cluster import ClusterError, ClusterUsageError
 from lib_facepop.cluster.dispatch import Slot
 from lib_facepop.cluster.loop import Loop
 from lib_facepop.cluster.nodes import Probed, cluster_cpus, probe_nodes, server_nodes
-from lib_facepop.cluster.tasks import ClusterJob, ModelFile, ServerSettings
+from lib_facepop.cluster.tasks import ClusterJob, ModelFile
 from lib_facepop.masks import create_mask_source
 from lib_facepop.masks.fallback import default_models_dir
 from lib_facepop.settings import FacePopSettings

@@ -18,8 +18,9 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from lib_facepop import __version__
+from lib_facepop.api_client import ServerSettings
 from lib_facepop.batch.servers import ProbeFailure
-from lib_facepop.cluster.tasks import NODE_RESOURCE, NodeReport, ServerSettings, probe_node_server
+from lib_facepop.cluster.tasks import NODE_RESOURCE, NodeReport, probe_node_server
 from lib_facepop.settings import FacePopSettings
 
 

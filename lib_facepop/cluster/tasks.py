@@ -22,11 +22,9 @@ from pathlib import Path, PurePath
 from lib_facepop import __version__
 from lib_facepop.api_client import (
     BadReplyError,
-    Credentials,
-    RetryPolicy,
     ServerRefusedError,
+    ServerSettings,
     ServerUnavailableError,
-    WebUIServer,
 )
 from lib_facepop.api_client.extras import ServerOffer
 from lib_facepop.api_client.server import normalized_url
@@ -59,19 +57,6 @@ DONE = "done"
 IMAGE_FAILED = "image failed"
 SERVER_FAILED = "server failed"
 SERVER_REFUSED = "server refused"
-
-
-@dataclass(frozen=True)
-class ServerSettings:
-    """What every server of a run is asked with (--api-auth, --timeout, --retries)."""
-
-    credentials: Credentials | None = None
-    timeout: float = 600.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-
-    def server(self, url: str) -> WebUIServer:
-        return WebUIServer(url, credentials=self.credentials, timeout=self.timeout,
-                           retry=self.retry)
 
 
 @dataclass(frozen=True)
