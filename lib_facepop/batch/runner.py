@@ -87,6 +87,27 @@ class _Job:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def take_image(image: InputImage, out: OutputFolder, shared: SharedFolder | None,
+               progress: Progress) -> bool:
+    """Whether this run works on the image now; False, said as skipped, when its result
+    exists or another run writing into ``shared`` holds it. True with ``shared`` means it
+    is claimed: release it once it has ended."""
+    if out.is_done(image):
+        progress.skipped(image.shown)
+        return False
+    if shared is None:
+        return True
+    owner = shared.claim(image.output)
+    if owner is not None:
+        progress.skipped(image.shown, left_to=owner.describe())
+        return False
+    if out.is_done(image):  # another run finished it meanwhile
+        progress.skipped(image.shown)
+        shared.release(image.output)
+        return False
+    return True
+
+
 class BatchRunner:
     def __init__(self, options: BatchOptions, detector: FaceDetector, mask_source: MaskSource,
                  progress: Progress, *, servers: Sequence[WebUIServer] = (),
@@ -132,20 +153,10 @@ class BatchRunner:
 
     # --- this thread ----------------------------------------------------------------------
     def _one(self, image: InputImage, workers: ServerWorkers[_Job] | None) -> None:
-        name = image.shown
-        if self.options.out.is_done(image):
-            self.progress.skipped(name)
+        if not take_image(image, self.options.out, self.shared, self.progress):
             return
-        if self.shared is not None:
-            owner = self.shared.claim(image.output)
-            if owner is not None:
-                self.progress.skipped(name, left_to=owner.describe())
-                return
         handed = False
         try:
-            if self.options.out.is_done(image):  # another run finished it meanwhile
-                self.progress.skipped(name)
-                return
             handed = self._start(image, workers)
         finally:
             if not handed:

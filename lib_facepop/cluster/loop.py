@@ -19,6 +19,7 @@ from ray.exceptions import NodeDiedError, RayError, RayTaskError, TaskUnschedula
 from lib_facepop.batch.inputs import InputImage
 from lib_facepop.batch.outputs import OutputFolder
 from lib_facepop.batch.progress import Progress, failure_reason
+from lib_facepop.batch.runner import take_image
 from lib_facepop.batch.shared_folder import SharedFolder
 from lib_facepop.cluster.dispatch import Dispatch, Entry, Slot
 from lib_facepop.cluster.nodes import cluster_cpus, live_node_ids, on_node
@@ -123,19 +124,10 @@ class Loop:
         """The next image to hand out, claimed: those done, or taken by another run, are
         skipped; with no server left, each fails."""
         for image in self._images:
-            if self.out.is_done(image):
-                self.progress.skipped(image.shown)
+            if not take_image(image, self.out, self.shared, self.progress):
                 continue
-            if self.shared is not None:
-                owner = self.shared.claim(image.output)
-                if owner is not None:
-                    self.progress.skipped(image.shown, left_to=owner.describe())
-                    continue
             entry = Entry(image)
-            if self.out.is_done(image):  # another run finished it meanwhile
-                self.progress.skipped(image.shown)
-                self._release(entry)
-            elif not self.dispatch.has_slots:
+            if not self.dispatch.has_slots:
                 self.dispatch.fail(entry, self.dispatch.no_slot_reason())
             else:
                 return entry
