@@ -100,13 +100,18 @@ class DebugFolder:
     def _new_folder(self, stem: str) -> Path:
         stamp = self.clock().strftime("%Y%m%d-%H%M%S-%f")[:-3]
         safe_stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem) or "image"
-        folder = self.root / f"{stamp}-{safe_stem}"
-        suffix = 1
-        while folder.exists():
-            suffix += 1
-            folder = self.root / f"{stamp}-{safe_stem}-{suffix}"
-        folder.mkdir(parents=True)
-        return folder
+        return new_folder(self.root, f"{stamp}-{safe_stem}")
+
+
+def new_folder(root: Path, name: str) -> Path:
+    """The folder ``name`` in ``root``, or ``name-2``, ``name-3``, ... where that exists,
+    made now (so no other image takes it)."""
+    folder, suffix = root / name, 1
+    while folder.exists():
+        suffix += 1
+        folder = root / f"{name}-{suffix}"
+    folder.mkdir(parents=True)
+    return folder
 
 
 def face_records(detected: Sequence[Face], selected: Sequence[Face]) -> list[dict]:

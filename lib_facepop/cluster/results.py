@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from lib_facepop.batch.inputs import InputImage
 from lib_facepop.batch.outputs import DEBUG_FOLDER, OutputFolder
+from lib_facepop.debug import new_folder
 from lib_facepop.images import write_atomically
 
 
@@ -22,7 +23,6 @@ class ResultWriter:
     def __init__(self, out: OutputFolder) -> None:
         self.out = out
         self._written: set[Path] = set()
-        self.debug_folders: list[Path] = []
 
     def write(self, image: InputImage, files: Sequence[tuple[str, bytes]]) -> Path | None:
         """The image's files (paths below the output folder, the result last) written;
@@ -44,19 +44,8 @@ class ResultWriter:
             raise ForeignFileError(f"a task sent the file {relative!r}, which is not below "
                                    f"the output folder")
         if len(parts) > 2 and parts[0] == DEBUG_FOLDER:
-            if parts[1] not in renamed:
-                renamed[parts[1]] = self._new_debug_folder(parts[1])
+            if parts[1] not in renamed:  # as sent, or -2, -3, ... where that folder exists
+                renamed[parts[1]] = new_folder(self.out.debug_root, parts[1]).name
             parts = (parts[0], renamed[parts[1]], *parts[2:])
         return self.out.root.joinpath(*parts)
 
-    def _new_debug_folder(self, name: str) -> str:
-        """The task's debugging folder's name here: as sent, or with -2, -3, ... where
-        that folder exists (made now, so no other image takes it)."""
-        root = self.out.debug_root
-        chosen, suffix = name, 1
-        while (root / chosen).exists():
-            suffix += 1
-            chosen = f"{name}-{suffix}"
-        (root / chosen).mkdir(parents=True)
-        self.debug_folders.append(root / chosen)
-        return chosen
