@@ -88,9 +88,9 @@ cuDNN 8 (or CUDA 11), with which its CUDA provider fails to load and it runs on 
 
 def gpu_onnxruntime_fits(installed: Mapping[str, str]) -> bool:
     """Whether ONNX Runtime's GPU build would run on the GPU next to the host's torch."""
-    version = installed.get("torch", "")
-    if "+cu" not in version:
+    if not torch_has_cuda(installed):
         return False
+    version = installed["torch"]
     release_part, _, local = version.partition("+")
     cuda = re.match(r"cu(\d+)", local)
     numbers = tuple(int(n) for n in re.findall(r"\d+", release_part)[:2])
@@ -201,8 +201,7 @@ def run_steps(steps: list[PipStep], launch: Any, constraints: str) -> None:
     and no later step runs; otherwise the next step runs."""
     for step in steps:
         try:
-            _pip(launch, step.args, step.description,
-                 constraints if step.constrained else None)
+            _pip(launch, step, constraints)
             continue
         except Exception as exc:
             print(f"FacePop: could not install ({step.description}): {exc}")
@@ -211,7 +210,7 @@ def run_steps(steps: list[PipStep], launch: Any, constraints: str) -> None:
                   "say what is missing when it runs.")
             continue
         try:
-            _pip(launch, step.if_it_fails, "FacePop: putting back what was there",
+            _pip(launch, PipStep(step.if_it_fails, "FacePop: putting back what was there"),
                  constraints)
             print("FacePop: put back what was there before")
         except Exception as exc:
@@ -220,16 +219,15 @@ def run_steps(steps: list[PipStep], launch: Any, constraints: str) -> None:
         return
 
 
-def _pip(launch: Any, args: tuple[str, ...], description: str,
-         constraints: str | None) -> None:
-    command = " ".join(args)
-    if args[0] == "uninstall":
-        launch.run(f'"{launch.python}" -m pip {command}', description,
+def _pip(launch: Any, step: PipStep, constraints: str) -> None:
+    command = " ".join(step.args)
+    if step.uninstalls:
+        launch.run(f'"{launch.python}" -m pip {command}', step.description,
                    f"Couldn't run pip {command}")
         return
-    if constraints is not None:
+    if step.constrained:
         command += f' -c "{constraints}"'
-    launch.run_pip(command, description)
+    launch.run_pip(command, step.description)
 
 
 def installed_distributions(version_of: Callable[[str], str | None]) -> dict[str, str]:
