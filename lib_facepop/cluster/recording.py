@@ -9,7 +9,6 @@ A folder left behind by a worker that was killed is removed by the next task on 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import logging
 import os
@@ -148,11 +147,3 @@ def model_copy(name: str, digest: str, data: bytes) -> Path:
         write_atomically(path, lambda stream: stream.write(data))
     return path
 
-
-def file_digest(path: Path) -> str:
-    """The SHA-256 of a file, in hex."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
