@@ -179,6 +179,14 @@ class Dispatch:
         if self.ended is not None:
             self.ended(entry)
 
+    def fail_stranded(self) -> None:
+        """Images given back that no server can take any more (nothing is in flight that
+        could free one) fail with what they failed with last."""
+        while self.waiting:
+            entry = self.waiting.popleft()
+            self.fail(entry, self._final_reason(entry) if entry.last_error
+                      else self.no_slot_reason())
+
     # --- helpers ------------------------------------------------------------------------
     def _exhausted(self, entry: Entry) -> bool:
         untried = [s for s in self.slots if s.alive and s.key not in entry.failed_on]

@@ -75,7 +75,7 @@ class Loop:
         while True:
             self._hand_out()
             if not self._in_flight:
-                self._fail_stranded()
+                self.dispatch.fail_stranded()
                 if self._no_more_images:
                     return
                 continue
@@ -156,15 +156,6 @@ class Loop:
             self._job, item, Assignment(slot.url, slot.offer, slot.where), self._model)
         slot.busy += 1
         self._in_flight[ref] = (entry, slot)
-
-    def _fail_stranded(self) -> None:
-        """Images given back that no server can take any more (nothing is in flight that
-        could free one) fail with what they failed with last."""
-        while self.dispatch.waiting:
-            entry = self.dispatch.waiting.popleft()
-            reason = (f"failed on {len(entry.failed_on)} server(s); last: {entry.last_error}"
-                      if entry.last_error else self.dispatch.no_slot_reason())
-            self.dispatch.fail(entry, reason)
 
     # --- taking in ----------------------------------------------------------------------
     def _take_in(self, ref: Any) -> None:
