@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -178,12 +178,9 @@ def summary_lines(tally: Tally, seconds: float, interrupted: bool = False) -> li
         lines.append(f"{PREFIX}   ... and {len(tally.failures) - FAILURES_LISTED} more "
                      f"failures (each was reported above)")
     for why, names in tally.retried.items():
-        unique = list(dict.fromkeys(names))
-        lines.append(f"{PREFIX}   retried: {len(unique)} image(s) {why}: "
-                     f"{', '.join(unique[:5])}{' ...' if len(unique) > 5 else ''}")
+        lines.append(_images_line("retried", why, list(dict.fromkeys(names))))
     for text, names in tally.notes.items():
-        lines.append(f"{PREFIX}   note: {len(names)} image(s) {text}: "
-                     f"{', '.join(names[:5])}{' ...' if len(names) > 5 else ''}")
+        lines.append(_images_line("note", text, names))
     return lines
 
 
@@ -193,6 +190,12 @@ def failure_reason(exc: BaseException, name: str) -> str:
     text = str(exc) or type(exc).__name__
     prefix = f"{name}: "
     return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def _images_line(kind: str, text: str, names: Sequence[str]) -> str:
+    """A summary line about some images: how many, what, and the first few names."""
+    return (f"{PREFIX}   {kind}: {len(names)} image(s) {text}: "
+            f"{', '.join(names[:5])}{' ...' if len(names) > 5 else ''}")
 
 
 def _duration(seconds: float) -> str:
